@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  `make run` (the agent on its embedded defaults)  and  `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit deploy-test bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/logagent run
+
+# System tools the tests use for real (Prometheus, journal files, mtail, ...): installed with apt when root.
+system-deps:
+	sh .ci/system-deps.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not deploy"
+
+test: system-deps lint unit
+
+deploy-test: $(STAMP) system-deps
+	$(VENV)/bin/pytest -q -m deploy
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+"""logagent: a log shipping and analysis agent."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Sinks: one module (or package) per destination, registered in :mod:`logagent.registry`."""
