@@ -345,7 +345,15 @@ class FileSource(Source):
             flagged.labels(self.name, "invalid_utf8").inc(chunk.invalid)
         if chunk.unterminated:
             flagged.labels(self.name, "unterminated").inc(chunk.unterminated)
-        batch = Batch(
+        batch = self.make_batch(tracked, chunk)
+        batch.ack = tracked.order.new_ack(chunk.commit_offset, self.ctx.sink_count)
+        await self.ctx.emit(batch)
+
+    def make_batch(self, tracked: TrackedFile, chunk: Chunk) -> Batch:
+        """The batch for the lines of ``chunk``. Subclasses (Docker, CRI) decode the lines here:
+        they may join or drop lines, set per-line times and fields, and add labels, but must
+        return a batch (possibly empty of lines) since it carries the checkpoint."""
+        return Batch(
             source=self.name,
             lines=chunk.lines,
             path=tracked.path,
@@ -353,8 +361,6 @@ class FileSource(Source):
             flags=chunk.flags,
             nbytes=chunk.nbytes,
         )
-        batch.ack = tracked.order.new_ack(chunk.commit_offset, self.ctx.sink_count)
-        await self.ctx.emit(batch)
 
     # -- retirement --------------------------------------------------------------------------
 
