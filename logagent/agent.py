@@ -128,7 +128,7 @@ class Agent:
                 self.metrics.config_reloads.labels("success").inc()
                 return "reload"
 
-    async def _run_bounded(self, topology: Topology, timeout: float) -> None:
+    async def _run_bounded(self, topology: Topology, timeout: float) -> None:  # noqa: ASYNC109
         """Run the topology; once stopping, give it ``timeout`` seconds to drain."""
         task = asyncio.create_task(topology.run(timeout), name="topology-run")
         stop_wait = asyncio.create_task(topology.stopping.wait(), name="topology-stopping")
@@ -164,6 +164,11 @@ class Agent:
             return None
         if new.agent != self.config.agent:
             log.warning("Changes to [agent] take effect only after a restart; the rest is reloaded.")
-            new = Config(agent=self.config.agent, sources=new.sources, sinks=new.sinks,
-                         sections=new.sections, path=new.path)
+            new = Config(
+                agent=self.config.agent,
+                sources=new.sources,
+                sinks=new.sinks,
+                sections=new.sections,
+                path=new.path,
+            )
         return new

@@ -80,7 +80,7 @@ class Sink(ABC):
     async def run(self, inbox: Inbox) -> None:
         """Deliver batches from ``inbox`` until it is closed and empty, then flush and return."""
 
-    async def healthcheck(self) -> None:
+    async def healthcheck(self) -> None:  # noqa: B027 (optional hook)
         """Raise :class:`SinkUnavailable` if the endpoint or credentials do not work."""
 
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from parsers.base import Record
-
     from logagent.acks import BatchAck
+    from parsers.base import Record
 
 # Per-line flags (bit set); the names are what the sinks write in an event's "flags" list.
 FLAG_TRUNCATED = 1  # longer than max_line_bytes: cut

@@ -12,14 +12,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from parsers.base import Parser
-
 from logagent.buffer import MemoryBuffer
 from logagent.checkpoint import CheckpointStore
 from logagent.components import Sink, SinkContext, Source, SourceContext
 from logagent.config.model import Config
 from logagent.event import Batch
 from logagent.metrics import AgentMetrics
+from parsers.base import Parser
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +117,11 @@ class Topology:
             for buf in self.buffers.values():
                 await buf.close()
             if sink_tasks:
-                done, pending = await asyncio.wait(sink_tasks, timeout=drain_timeout)
+                _done, pending = await asyncio.wait(sink_tasks, timeout=drain_timeout)
                 for task in pending:
-                    log.warning("Sink %s did not drain within %.0fs; stopping it.", task.get_name(), drain_timeout)
+                    log.warning(
+                        "Sink %s did not drain within %.0fs; stopping it.", task.get_name(), drain_timeout
+                    )
                     task.cancel()
 
     async def _run_source(self, name: str, source: Source) -> None:

@@ -63,7 +63,9 @@ class AgentProcess:
                     if text in self.stderr_lines[i]:
                         return i
                 if self.proc is not None and self.proc.poll() is not None and not self._reader_alive():
-                    raise AssertionError(f"agent exited ({self.proc.returncode}) before {text!r}:\n{self.log()}")
+                    raise AssertionError(
+                        f"agent exited ({self.proc.returncode}) before {text!r}:\n{self.log()}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"timed out waiting for {text!r}:\n{self.log()}")
@@ -108,8 +110,9 @@ class AgentProcess:
 
 def read_events(out_dir: Path) -> list[dict]:
     """Every event the file sink wrote under ``out_dir`` (rotated files first)."""
-    files = sorted(out_dir.glob("events.ndjson.*"), key=lambda p: -int(p.suffix[1:])) + [
-        out_dir / "events.ndjson"
+    files = [
+        *sorted(out_dir.glob("events.ndjson.*"), key=lambda p: -int(p.suffix[1:])),
+        out_dir / "events.ndjson",
     ]
     events = []
     for f in files:

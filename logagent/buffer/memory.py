@@ -59,9 +59,7 @@ class MemoryBuffer:
     def _fits(self, batch: Batch) -> bool:
         if not self._items:
             return True  # an oversize batch still passes alone: never deadlock
-        return (
-            self._events + len(batch) <= self.max_events and self._bytes + batch.nbytes <= self.max_bytes
-        )
+        return self._events + len(batch) <= self.max_events and self._bytes + batch.nbytes <= self.max_bytes
 
     async def put(self, batch: Batch) -> None:
         """Queue a batch; wait for room (block) or drop it (drop_newest)."""

@@ -312,7 +312,9 @@ class FileSource(Source):
         await self.scan()
         if tracked.retired or self.files.get(tracked.key) is not tracked or tracked.fd < 0:
             return
-        if (tracked.dev, tracked.ino) not in self.by_inode or self.by_inode[(tracked.dev, tracked.ino)] is not tracked:
+        if (tracked.dev, tracked.ino) not in self.by_inode or self.by_inode[
+            (tracked.dev, tracked.ino)
+        ] is not tracked:
             return  # the identity moved to the copy; the truncated file was tracked anew
         log.info("%s was truncated; reading it from the start.", tracked.path)
         # Truncated in place: a new content, a new identity.
@@ -413,7 +415,7 @@ class FileSource(Source):
         self._m_lag.set(lag)
 
 
-async def _wait_any(event: asyncio.Event, stopping: asyncio.Event, timeout: float) -> bool:
+async def _wait_any(event: asyncio.Event, stopping: asyncio.Event, timeout: float) -> bool:  # noqa: ASYNC109
     """Wait for ``event`` or ``stopping`` up to ``timeout``; True if either was set."""
     if event.is_set() or stopping.is_set():
         return True
