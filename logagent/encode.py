@@ -65,7 +65,12 @@ def encode_ndjson(batch: Batch) -> bytes:
         head = {"ts": format_ts(batch.read_ts_ns), "source": batch.source}
         if batch.path is not None:
             head["path"] = batch.path
+        if not batch.lines:
+            return b""
         prefix = orjson.dumps({**head, "labels": batch.labels, "fields": {}})[:-1] + b',"line":'
-        dumps = orjson.dumps
-        return b"".join([prefix + dumps(line) + b"}\n" for line in batch.lines])
+        # Encode every line in one call: the JSON array '["a","b"]' becomes the events by one
+        # replace of the separators. Safe: inside an encoded string every '"' is escaped, so
+        # '","' only ever occurs between elements.
+        body = orjson.dumps(batch.lines)[1:-1]
+        return prefix + body.replace(b'","', b'"}\n' + prefix + b'"') + b"}\n"
     return b"".join([orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in event_dicts(batch)])

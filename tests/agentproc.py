@@ -19,8 +19,11 @@ _SERVING = re.compile(r"on http://[^:]+:(\d+)\.")
 class AgentProcess:
     """``python -m logagent run --config PATH`` with its stderr collected and parsed."""
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str] | None = None, prefix: list[str] | None = None
+    ) -> None:
         self.config = config
+        self.prefix = prefix or []
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
@@ -30,7 +33,7 @@ class AgentProcess:
 
     def start(self, wait_ready: bool = True, timeout: float = 30) -> AgentProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "logagent", "run", "--config", str(self.config)],
+            [*self.prefix, sys.executable, "-m", "logagent", "run", "--config", str(self.config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=self.env,

@@ -155,6 +155,10 @@ def _validate(raw: dict[str, Any], path: Path | None, errors: list[ConfigError])
     config = Config(agent=agent, sources=sources, sinks=sinks, sections=sections, path=path)
     for check in _CROSS_CHECKS:
         check(config, errors)
+    for value in sections.values():
+        # A section may check itself against the whole config (e.g. the source names it cites).
+        if hasattr(value, "cross_check"):
+            errors.extend(value.cross_check(config))
     return None if errors else config
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 if TYPE_CHECKING:
     from logagent.components import Sink, SinkContext, Source, SourceContext
@@ -38,6 +38,8 @@ class AgentSection(StrictModel):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
+        if value == "":
+            return value
         _host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9880 (empty string disables)")
@@ -61,12 +63,29 @@ class SourceConfig(StrictModel):
 
 
 class BufferConfig(StrictModel):
-    """A sink's buffer: memory (bounded by events and bytes) or disk."""
+    """A sink's buffer: memory (bounded by events and bytes) or disk (segment files, bounded by bytes)."""
 
     type: Literal["memory", "disk"] = "memory"
+    #: Memory buffers only: a disk buffer is bounded by max_bytes.
     max_events: int = Field(default=100_000, gt=0)
     max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     when_full: Literal["block", "drop_newest"] = "block"
+    #: Disk buffers only: a segment file is sealed past this size (at most max_bytes / 4).
+    max_segment_bytes: int = Field(default=8 * 1024 * 1024, ge=4096)
+
+    @field_validator("max_events")
+    @classmethod
+    def _memory_only(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("type") == "disk":
+            raise ValueError("applies to memory buffers only; a disk buffer is bounded by max_bytes")
+        return value
+
+    @field_validator("max_segment_bytes")
+    @classmethod
+    def _disk_only(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("type") == "memory":
+            raise ValueError('applies to disk buffers only (type = "disk")')
+        return value
 
 
 class SinkConfig(StrictModel):

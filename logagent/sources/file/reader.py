@@ -86,21 +86,37 @@ class TrackedFile:
         complete = buf[:nl]
         rest = buf[nl + 1 :]
         self.partial = bytearray(rest)
+        if not self.skipping:
+            # Fast path (almost always): decode the whole chunk once and split the text. A line
+            # of over max_line_bytes bytes has over max_line_bytes / 4 characters, so the cheap
+            # length check on the text rules truncation out.
+            try:
+                text = complete.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                lines = text.split("\n")
+                if max(map(len, lines)) <= max_line_bytes // 4:
+                    self.line_start = self.pos - len(rest)
+                    return Chunk(lines, None, len(complete) + 1, self.line_start)
         raw_lines = complete.split(b"\n")
         if self.skipping:
             raw_lines.pop(0)  # the tail of a line whose head was already shipped truncated
             self.skipping = False
         self.line_start = self.pos - len(rest)
+        nbytes = len(complete) + 1
+        if not raw_lines:
+            return Chunk([], None, nbytes, self.line_start)
         flags: list[int] | None = None
         truncated = 0
-        if raw_lines and max(map(len, raw_lines)) > max_line_bytes:
+        if max(map(len, raw_lines)) > max_line_bytes:
             flags = [0] * len(raw_lines)
             for i, line in enumerate(raw_lines):
                 if len(line) > max_line_bytes:
                     raw_lines[i] = line[:max_line_bytes]
                     flags[i] = FLAG_TRUNCATED
                     truncated += 1
-        return self._decode(raw_lines, flags, len(complete) + 1, self.line_start, truncated=truncated)
+        return self._decode(raw_lines, flags, nbytes, self.line_start, truncated=truncated)
 
     def _decode(
         self, raw_lines: list[bytes], flags: list[int] | None, nbytes: int, commit: int, truncated: int = 0

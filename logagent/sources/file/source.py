@@ -97,10 +97,15 @@ class FileSource(Source):
                     targets = list(self.files.values())
                 else:
                     targets = [f for p in modified if (f := self.by_path.get(p)) is not None]
-                await self.read_files(targets)
+                behind = await self.read_files(targets)
                 if ctx.stopping.is_set():
                     break
                 await self.retire_finished()
+                if behind:
+                    # Some file still has unread data (fair share used up): go round again now.
+                    modified, read_all = {t.path for t in behind}, False
+                    modified |= wakeups.take()[0]
+                    continue
                 timeout = min(cfg.poll_interval_secs, max(0.0, next_rescan - time.monotonic()))
                 woke = await _wait_any(wakeups.event, ctx.stopping, timeout)
                 modified, structural = wakeups.take()
@@ -278,8 +283,10 @@ class FileSource(Source):
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def read_files(self, targets: list[TrackedFile]) -> None:
+    async def read_files(self, targets: list[TrackedFile]) -> list[TrackedFile]:
+        """Read what grew in ``targets``; returns the files left with unread data."""
         cfg = self.config
+        behind: list[TrackedFile] = []
         for tracked in targets:
             if tracked.fd < 0 or tracked.retired:
                 continue
@@ -305,6 +312,10 @@ class FileSource(Source):
                     break
                 budget -= chunk.nbytes or cfg.read_chunk_bytes
                 await self._emit(tracked, chunk)
+            else:
+                if budget <= 0:
+                    behind.append(tracked)
+        return behind
 
     async def _truncated(self, tracked: TrackedFile) -> None:
         """The file shrank under us: copytruncate or truncation in place."""
@@ -354,7 +365,8 @@ class FileSource(Source):
     def make_batch(self, tracked: TrackedFile, chunk: Chunk) -> Batch:
         """The batch for the lines of ``chunk``. Subclasses (Docker, CRI) decode the lines here:
         they may join or drop lines, set per-line times and fields, and add labels, but must
-        return a batch (possibly empty of lines) since it carries the checkpoint."""
+        return a batch (possibly empty of lines) since it carries the checkpoint. They may lower
+        ``chunk.commit_offset`` (read after this returns) to keep a held partial message uncommitted."""
         return Batch(
             source=self.name,
             lines=chunk.lines,

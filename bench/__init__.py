@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` runs the core ones; each `bench/<name>.py` runs alone too."""
