@@ -68,7 +68,6 @@ def write_config(tmp: Path, include: str, extra: str = "") -> Path:
 [agent]
 data_dir = "{tmp / "data"}"
 listen = "127.0.0.1:0"
-log_level = "warning"
 [sources.bench]
 type = "file"
 include = ["{include}"]
@@ -93,11 +92,7 @@ def bench_throughput(lines: int) -> dict[str, float]:
             os.link(corpus, target)
         except OSError:
             shutil.copy(corpus, target)
-            tmp
-        ).st_dev else shutil.copy(corpus, tmp / "logs" / "access.log")
-        cfg = write_config(tmp, str(tmp / "logs" / "access.log"))
-        # "Agent started" is printed at warning level? No: read the port from the INFO lines.
-        cfg.write_text(cfg.read_text().replace('log_level = "warning"', 'log_level = "info"'))
+        cfg = write_config(tmp, str(target))
         t0 = time.monotonic()
         proc, port = start_agent(cfg)
         cpu0 = cpu_secs(proc.pid)
@@ -129,7 +124,6 @@ def bench_idle(files: int, secs: float) -> dict[str, float]:
         for i in range(files):
             (logs / f"f{i:04d}.log").write_text(f"file {i} first line\n")
         cfg = write_config(tmp, f"{logs}/*.log")
-        cfg.write_text(cfg.read_text().replace('log_level = "warning"', 'log_level = "info"'))
         proc, port = start_agent(cfg)
         while metric(port, "logagent_events_sent_total") < files:
             time.sleep(0.1)
