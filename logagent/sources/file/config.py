@@ -6,7 +6,30 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from logagent.config.model import SourceConfig
+from logagent.config.model import SourceConfig, StrictModel
+
+
+class MultilineConfig(StrictModel):
+    """Join continuation lines (stack traces) into the record whose first line matches ``start``."""
+
+    #: A regex matching a record's first line, or a preset: java, python, go.
+    start: str
+    #: A record is shipped when it reaches this many lines.
+    max_lines: int = Field(default=500, ge=1)
+    #: A record is shipped after this long without a new line.
+    timeout_ms: int = Field(default=1000, ge=1)
+
+    @field_validator("start")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        from parsers.multiline import compile_start
+
+        try:
+            compile_start(value)
+        except Exception as exc:
+            raise ValueError(f"not a preset or a valid regex: {exc}") from None
+        return value
+
 
 if TYPE_CHECKING:
     from logagent.components import Source, SourceContext
@@ -40,6 +63,8 @@ class FileSourceConfig(SourceConfig):
     read_chunk_bytes: int = Field(default=256 * 1024, ge=4096)
     #: Use inotify (watchdog) for prompt wake-ups; polling always runs as the fallback.
     inotify: bool = True
+    #: Join multiline records (e.g. ``{ start = "java" }``); default: one event per line.
+    multiline: MultilineConfig | None = None
 
     @field_validator("include", mode="before")
     @classmethod

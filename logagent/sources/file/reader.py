@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from logagent.acks import AckOrder
 from logagent.event import FLAG_INVALID_UTF8, FLAG_TRUNCATED, FLAG_UNTERMINATED
@@ -50,6 +51,8 @@ class TrackedFile:
     deleted: bool = False
     retired: bool = False
     size: int = 0
+    #: Joins multiline records when the source has ``multiline`` set.
+    joiner: Any = None
 
     def __post_init__(self) -> None:
         self.line_start = self.pos

@@ -31,6 +31,7 @@ from logagent.event import Batch
 from logagent.sources.file import discovery
 from logagent.sources.file.config import FileSourceConfig
 from logagent.sources.file.fingerprint import fingerprint, is_compressed
+from logagent.sources.file.multiline import MultilineJoiner
 from logagent.sources.file.reader import Chunk, TrackedFile
 from logagent.sources.file.watcher import DirectoryWatcher, Wakeups
 
@@ -67,6 +68,11 @@ class FileSource(Source):
         self.first_start = False
         self.scanned_once = False
         self._started_key = f"file:{name}:started"
+        self._multiline_start = None
+        if config.multiline is not None:
+            from parsers.multiline import compile_start
+
+            self._multiline_start = compile_start(config.multiline.start)
         m = ctx.metrics
         self._m_lines = m.lines_read.labels(name)
         self._m_bytes = m.bytes_read.labels(name)
@@ -101,12 +107,15 @@ class FileSource(Source):
                 if ctx.stopping.is_set():
                     break
                 await self.retire_finished()
+                record_due = await self.flush_due_records()
                 if behind:
                     # Some file still has unread data (fair share used up): go round again now.
                     modified, read_all = {t.path for t in behind}, False
                     modified |= wakeups.take()[0]
                     continue
                 timeout = min(cfg.poll_interval_secs, max(0.0, next_rescan - time.monotonic()))
+                if record_due is not None:
+                    timeout = min(timeout, max(0.0, record_due))
                 woke = await _wait_any(wakeups.event, ctx.stopping, timeout)
                 modified, structural = wakeups.take()
                 read_all = not woke
@@ -272,6 +281,10 @@ class FileSource(Source):
 
         order = self.ctx.ack_order(on_commit, start)
         tracked = TrackedFile(key, fp, path, fd, st.st_dev, st.st_ino, start, order, size=st.st_size)
+        if self._multiline_start is not None:
+            ml = self.config.multiline
+            assert ml is not None
+            tracked.joiner = MultilineJoiner(self._multiline_start, ml.max_lines, ml.timeout_ms / 1000)
         holder.append(tracked)
         self.files[key] = tracked
         self.by_inode[(st.st_dev, st.st_ino)] = tracked
@@ -328,6 +341,7 @@ class FileSource(Source):
         ] is not tracked:
             return  # the identity moved to the copy; the truncated file was tracked anew
         log.info("%s was truncated; reading it from the start.", tracked.path)
+        await self._flush_multiline(tracked)
         # Truncated in place: a new content, a new identity.
         fd = os.dup(tracked.fd)
         path = tracked.path
@@ -349,8 +363,14 @@ class FileSource(Source):
             self._m_bytes.inc(chunk.nbytes)
         if not chunk.lines:
             return
-        n = len(chunk.lines)
-        self._m_lines.inc(n)
+        self._m_lines.inc(len(chunk.lines))
+        if tracked.joiner is not None:
+            chunk = tracked.joiner.feed(chunk)
+            if not chunk.lines:
+                return  # all held in an open multiline record; the checkpoint stays before it
+        await self._ship(tracked, chunk)
+
+    async def _ship(self, tracked: TrackedFile, chunk: Chunk) -> None:
         flagged = self.ctx.metrics.lines_flagged
         if chunk.truncated:
             flagged.labels(self.name, "truncated").inc(chunk.truncated)
@@ -393,13 +413,40 @@ class FileSource(Source):
                 continue  # still has unread data
             if now - max(tracked.last_growth, tracked.gone_since) < wait:
                 continue
-            # It can no longer grow: ship the unterminated last line, if any, then close.
+            # It can no longer grow: ship a held record and the unterminated last line, then close.
             tracked.deleted = st is None or st.st_nlink == 0
+            await self._flush_multiline(tracked)
             chunk = tracked.flush_partial(self.config.max_line_bytes)
             if chunk is not None:
-                await self._emit(tracked, chunk)
+                self._m_lines.inc(1)
+                await self._ship(tracked, chunk)
             self._retire(tracked, drop_checkpoint=tracked.deleted, take_key=tracked.deleted)
         self._update_gauges()
+
+    async def _flush_multiline(self, tracked: TrackedFile, now: float | None = None) -> None:
+        """Ship the file's held multiline record (all of it, or only if its timeout passed)."""
+        joiner = tracked.joiner
+        if joiner is None or (now is not None and not joiner.due(now)):
+            return
+        chunk = joiner.flush()
+        if chunk is not None:
+            await self._ship(tracked, chunk)
+
+    async def flush_due_records(self) -> float | None:
+        """Ship held multiline records whose timeout passed; seconds until the next one is due."""
+        if self._multiline_start is None:
+            return None
+        now = time.monotonic()
+        next_due: float | None = None
+        for tracked in list(self.files.values()):
+            if tracked.joiner is None or tracked.retired:
+                continue
+            await self._flush_multiline(tracked, now)
+            held = tracked.joiner.held
+            if held.lines:
+                left = tracked.joiner.timeout_secs - (now - held.since)
+                next_due = left if next_due is None else min(next_due, left)
+        return next_due
 
     def _retire(self, tracked: TrackedFile, drop_checkpoint: bool, take_key: bool) -> None:
         """Stop tracking ``tracked``. Its pending acks still commit while it owns its key."""
