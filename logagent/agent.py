@@ -21,6 +21,7 @@ from logagent.checkpoint import CheckpointStore
 from logagent.config import Config, load_config
 from logagent.errors import LogagentError
 from logagent.metrics import AgentMetrics
+from logagent.notify import Notifier, heartbeat, watchdog_interval
 from logagent.server import HttpServer
 from logagent.topology import Topology
 
@@ -44,6 +45,7 @@ class Agent:
         self.server: HttpServer | None = None
         self.ready = asyncio.Event()
         self.reloads = 0
+        self.notifier = Notifier()
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -76,9 +78,15 @@ class Agent:
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.checkpoints.run(checkpoint_stop), name="checkpoints")
+                if self.notifier.enabled:
+                    tg.create_task(
+                        heartbeat(self.notifier, checkpoint_stop, self.status_line, watchdog_interval()),
+                        name="sd-notify",
+                    )
                 await self._run_topologies()
                 checkpoint_stop.set()
         finally:
+            self.notifier.close()
             self.metrics.up.set(0)
             # The final checkpoint: everything acknowledged so far.
             try:
@@ -104,6 +112,7 @@ class Agent:
             ready_task = tg.create_task(topology.ready(), name="topology-ready")
             await ready_task
             self.ready.set()
+            self.notifier.ready(self.status_line())
             log.info("Agent started: %d sources, %d sinks.", len(topology.sources), len(topology.sinks))
             while True:
                 stop_wait = tg.create_task(self.stop_requested.wait())
@@ -112,6 +121,7 @@ class Agent:
                 stop_wait.cancel()
                 reload_wait.cancel()
                 if self.stop_requested.is_set() or run_task.done():
+                    self.notifier.stopping()
                     log.info("Stopping: draining sinks and writing checkpoints.")
                     topology.stop()
                     return "stop"
@@ -120,6 +130,7 @@ class Agent:
                 if new is None:
                     continue
                 log.info("Reloading the config: draining the running pipeline first.")
+                self.notifier.reloading()
                 topology.stop()
                 await run_task
                 await self.checkpoints.flush()
@@ -153,6 +164,19 @@ class Agent:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS=: what runs and how much went through."""
+        reg = self.metrics.registry
+        read = sent = 0.0
+        for metric in reg.collect():
+            if metric.name == "logagent_lines_read":
+                read = sum(s.value for s in metric.samples if s.name.endswith("_total"))
+            elif metric.name == "logagent_events_sent":
+                sent = sum(s.value for s in metric.samples if s.name.endswith("_total"))
+        topo = self.topology
+        parts = f"{len(topo.sources)} sources, {len(topo.sinks)} sinks; " if topo else ""
+        return f"Running: {parts}{int(read)} lines read, {int(sent)} events sent"
 
     def _load_new_config(self) -> Config | None:
         path = self.config_path or self.config.path
