@@ -16,12 +16,8 @@ class AgentMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.lines_read = Counter(
-            "logagent_lines_read", "Lines read by a source.", ["source"], registry=r
-        )
-        self.bytes_read = Counter(
-            "logagent_bytes_read", "Bytes read by a source.", ["source"], registry=r
-        )
+        self.lines_read = Counter("logagent_lines_read", "Lines read by a source.", ["source"], registry=r)
+        self.bytes_read = Counter("logagent_bytes_read", "Bytes read by a source.", ["source"], registry=r)
         self.lines_flagged = Counter(
             "logagent_lines_flagged",
             "Lines passed on with a flag (truncated, invalid_utf8, unterminated).",
@@ -64,9 +60,7 @@ class AgentMetrics:
         self.sink_errors = Counter(
             "logagent_sink_errors", "Sink errors by reason.", ["sink", "reason"], registry=r
         )
-        self.sink_retries = Counter(
-            "logagent_sink_retries", "Sink request retries.", ["sink"], registry=r
-        )
+        self.sink_retries = Counter("logagent_sink_retries", "Sink request retries.", ["sink"], registry=r)
         self.sink_up = Gauge(
             "logagent_sink_up", "1 when the sink's last request succeeded.", ["sink"], registry=r
         )
@@ -83,13 +77,43 @@ class AgentMetrics:
         self.buffer_bytes = Gauge(
             "logagent_buffer_bytes", "Bytes waiting in a sink's buffer.", ["sink"], registry=r
         )
-        self.checkpoint_writes = Counter(
-            "logagent_checkpoint_writes", "Checkpoint file writes.", registry=r
+        self.buffer_damaged_records = Counter(
+            "logagent_buffer_damaged_records",
+            "Damaged records skipped in a sink's disk buffer (a write cut by a crash, or disk damage).",
+            ["sink"],
+            registry=r,
         )
+        self.checkpoint_writes = Counter("logagent_checkpoint_writes", "Checkpoint file writes.", registry=r)
         self.config_reloads = Counter(
             "logagent_config_reloads", "Config reloads by result.", ["result"], registry=r
         )
         self.up = Gauge("logagent_up", "1 while the agent runs.", registry=r)
+        # Network sources (syslog): open stream connections.
+        self.source_connections = Gauge(
+            "logagent_source_connections", "Stream connections a source has open.", ["source"], registry=r
+        )
+        # Metrics derived from logs ([metrics] section, logagent.logmetrics).
+        self.metric_series = Gauge(
+            "logagent_metric_series", "Series a log-derived metric holds.", ["metric"], registry=r
+        )
+        self.metric_series_dropped = Counter(
+            "logagent_metric_series_dropped",
+            "New label sets of a log-derived metric refused by its max_series cap (counted once per batch).",
+            ["metric"],
+            registry=r,
+        )
+        self.metric_series_expired = Counter(
+            "logagent_metric_series_expired",
+            "Series of a log-derived metric forgotten after expire_secs without a line.",
+            ["metric"],
+            registry=r,
+        )
+        self.metric_value_errors = Counter(
+            "logagent_metric_value_errors",
+            "Lines a log-derived metric skipped because its value field was missing or not a number.",
+            ["metric"],
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         """The Prometheus text exposition of the registry."""
