@@ -1,0 +1,46 @@
+# logagent as a container or a sidecar: reads logs from a shared volume, ships them on.
+#   podman build -t logagent .            (BASE: any Debian-based image with python3 >= 3.11)
+ARG BASE=python:3.11-slim
+FROM ${BASE}
+
+# PIP_CERT: a CA bundle for pip when the build runs behind an intercepting proxy (not kept).
+ARG PIP_CERT=""
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LOGAGENT_CONFIG=/etc/logagent/logagent.toml
+
+SHELL ["/bin/sh", "-eu", "-c"]
+
+# The base may be a bare Debian: make sure python3 with venv is there.
+# hadolint ignore=DL3008
+RUN if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
+        apt-get update; \
+        apt-get install -y --no-install-recommends python3 python3-venv ca-certificates; \
+        rm -rf /var/lib/apt/lists/*; \
+    fi; \
+    groupadd --system --gid 10001 logagent; useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/logagent --shell /usr/sbin/nologin logagent; \
+    mkdir -p /var/lib/logagent /etc/logagent; \
+    chown logagent:logagent /var/lib/logagent
+
+COPY pyproject.toml README.md /src/
+COPY logagent /src/logagent
+COPY parsers /src/parsers
+RUN python3 -m venv /opt/logagent; \
+    if [ -n "${PIP_CERT}" ]; then export PIP_CERT; fi; \
+    /opt/logagent/bin/pip install /src; \
+    rm -rf /src; \
+    ln -s /opt/logagent/bin/logagent /usr/local/bin/logagent
+
+COPY config/docker/logagent.toml /etc/logagent/logagent.toml
+
+USER 10001:10001
+WORKDIR /var/lib/logagent
+VOLUME ["/var/lib/logagent"]
+EXPOSE 9880
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:9880/health', timeout=2)"]
+ENTRYPOINT ["logagent"]
+CMD ["run"]
