@@ -1,0 +1,1 @@
+"""The Grafana Loki sink (``type = "loki"``): config, label rules, push encoding, delivery."""
