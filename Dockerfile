@@ -24,12 +24,17 @@ RUN if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
     mkdir -p /var/lib/logagent /etc/logagent; \
     chown logagent:logagent /var/lib/logagent
 
+# Dependencies first, from pyproject.toml alone: this layer stays cached while only the code changes.
 COPY pyproject.toml README.md /src/
-COPY logagent /src/logagent
-COPY parsers /src/parsers
+# hadolint ignore=DL3013
 RUN python3 -m venv /opt/logagent; \
     if [ -n "${PIP_CERT}" ]; then export PIP_CERT; fi; \
-    /opt/logagent/bin/pip install /src; \
+    python3 -c 'import tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb")); print("\n".join(p["project"]["dependencies"] + p["build-system"]["requires"]))' > /src/requirements.txt; \
+    /opt/logagent/bin/pip install -r /src/requirements.txt
+COPY logagent /src/logagent
+COPY parsers /src/parsers
+# The package itself: no download (dependencies and build backend are in place).
+RUN /opt/logagent/bin/pip install --no-deps --no-build-isolation /src; \
     rm -rf /src; \
     ln -s /opt/logagent/bin/logagent /usr/local/bin/logagent
 

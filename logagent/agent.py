@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 from collections.abc import Callable
@@ -28,7 +29,10 @@ from logagent.topology import Topology
 log = logging.getLogger(__name__)
 
 #: Hooks called with the agent once it is started (HTTP routes, notifiers, ...).
-STARTUP_HOOKS: list[Callable[[Agent], None]] = []
+STARTUP_HOOKS: list[Callable[[Agent], None]] = [
+    # /patterns (logagent.patterns): the module is imported on first use.
+    lambda agent: importlib.import_module("logagent.patterns.hook").startup(agent),
+]
 
 
 class Agent:

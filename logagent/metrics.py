@@ -115,6 +115,26 @@ class AgentMetrics:
             registry=r,
         )
 
+        # Template mining (logagent.patterns).
+        self.pattern_templates = Gauge(
+            "logagent_pattern_templates", "Templates a source's miner holds.", ["source"], registry=r
+        )
+        self.pattern_new = Counter(
+            "logagent_pattern_new", "Templates seen for the first time, per source.", ["source"], registry=r
+        )
+        self.pattern_evicted = Counter(
+            "logagent_pattern_evicted",
+            "Templates forgotten by a source's miner (least recently seen, past max_templates).",
+            ["source"],
+            registry=r,
+        )
+        self.pattern_top_lines = Gauge(
+            "logagent_pattern_top_lines",
+            "Lines seen per template, for the top_metrics most frequent templates of a source only.",
+            ["source", "template_id"],
+            registry=r,
+        )
+
     def exposition(self) -> bytes:
         """The Prometheus text exposition of the registry."""
         return generate_latest(self.registry)

@@ -12,19 +12,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from logagent.buffer import MemoryBuffer
+from logagent.buffer import DiskBuffer, MemoryBuffer, build_buffer
 from logagent.checkpoint import CheckpointStore
 from logagent.components import Sink, SinkContext, Source, SourceContext
 from logagent.config.model import Config
 from logagent.event import Batch
 from logagent.metrics import AgentMetrics
+from logagent.registry import load_class
 from parsers.base import Parser
 
 log = logging.getLogger(__name__)
 
 #: Hooks run on every batch after parsing (log-derived metrics, pattern mining...): name -> factory.
 #: A factory takes (config, metrics) and returns a callable(batch) or None when not configured.
-BATCH_HOOKS: dict[str, Callable[[Config, AgentMetrics], Callable[[Batch], None] | None]] = {}
+BATCH_HOOKS: dict[str, Callable[[Config, AgentMetrics], Callable[[Batch], None] | None]] = {
+    # Metrics derived from logs ([metrics] section); the module is imported on first use.
+    "logmetrics": lambda c, m: load_class("logagent.logmetrics.engine:batch_hook")(c, m),
+    "patterns": lambda c, m: load_class("logagent.patterns.hook:batch_hook")(c, m),
+}
 
 
 def build_parser(config: Config, name: str) -> Parser:
@@ -45,15 +50,14 @@ class Topology:
         self.checkpoints = checkpoints
         self.metrics = metrics
         self.stopping = asyncio.Event()
-        self.buffers: dict[str, MemoryBuffer] = {}
+        self.buffers: dict[str, MemoryBuffer | DiskBuffer] = {}
         self.sinks: dict[str, Sink] = {}
         self.sources: dict[str, Source] = {}
         self.source_ctx: dict[str, SourceContext] = {}
         self.hooks = [h for f in BATCH_HOOKS.values() if (h := f(config, metrics)) is not None]
         data_dir = config.agent.data_dir
         for name, sink_cfg in config.sinks.items():
-            b = sink_cfg.buffer
-            self.buffers[name] = MemoryBuffer(name, metrics, b.max_events, b.max_bytes, b.when_full)
+            self.buffers[name] = build_buffer(name, sink_cfg.buffer, metrics, data_dir)
             self.sinks[name] = sink_cfg.build(name, SinkContext(name, metrics, data_dir))
         for name, src_cfg in config.sources.items():
             targets = [self.buffers[s] for s in config.sinks_for(name)]
@@ -73,7 +77,7 @@ class Topology:
             self.sources[name] = src_cfg.build(name, ctx)
 
     def _emitter(
-        self, source: str, parser: Parser | None, targets: list[MemoryBuffer]
+        self, source: str, parser: Parser | None, targets: list[MemoryBuffer | DiskBuffer]
     ) -> Callable[[Batch], Awaitable[None]]:
         metrics = self.metrics
         hooks = self.hooks
@@ -105,24 +109,30 @@ class Topology:
 
     async def run(self, drain_timeout: float) -> None:
         """Run until :meth:`stop`; then drain sinks for at most ``drain_timeout`` seconds."""
-        async with asyncio.TaskGroup() as tg:
-            sink_tasks = [
-                tg.create_task(self._run_sink(name, sink), name=f"sink:{name}")
-                for name, sink in self.sinks.items()
-            ]
-            async with asyncio.TaskGroup() as sources_tg:
-                for name, source in self.sources.items():
-                    sources_tg.create_task(self._run_source(name, source), name=f"source:{name}")
-            # Every source returned: nothing more will be emitted.
+        try:
+            async with asyncio.TaskGroup() as tg:
+                sink_tasks = [
+                    tg.create_task(self._run_sink(name, sink), name=f"sink:{name}")
+                    for name, sink in self.sinks.items()
+                ]
+                async with asyncio.TaskGroup() as sources_tg:
+                    for name, source in self.sources.items():
+                        sources_tg.create_task(self._run_source(name, source), name=f"source:{name}")
+                # Every source returned: nothing more will be emitted.
+                for buf in self.buffers.values():
+                    await buf.close()
+                if sink_tasks:
+                    _done, pending = await asyncio.wait(sink_tasks, timeout=drain_timeout)
+                    for task in pending:
+                        log.warning(
+                            "Sink %s did not drain within %.0fs; stopping it.", task.get_name(), drain_timeout
+                        )
+                        task.cancel()
+        finally:
+            # Even when cancelled (shutdown deadline): a disk buffer stops writing before the next
+            # topology (reload) opens its files.
             for buf in self.buffers.values():
-                await buf.close()
-            if sink_tasks:
-                _done, pending = await asyncio.wait(sink_tasks, timeout=drain_timeout)
-                for task in pending:
-                    log.warning(
-                        "Sink %s did not drain within %.0fs; stopping it.", task.get_name(), drain_timeout
-                    )
-                    task.cancel()
+                await buf.abort()
 
     async def _run_source(self, name: str, source: Source) -> None:
         try:

@@ -1,34 +1,35 @@
-"""JSON object per line (stub; the full parser library extends it)."""
+"""One JSON object per line (NDJSON): time, level and message keys recognised, the rest kept as
+fields (nested values stay nested)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
-from parsers.base import Parser, Record, normalise_level
+from parsers.base import Parser, Record
+from parsers.structured import Extractor
 
 
 class JsonParser(Parser):
     name = "json"
-    description = "One JSON object per line; `level`/`msg`/`message`/`time` keys recognised."
+    description = "One JSON object per line; time/level/message keys (time, level, msg, ...) recognised."
+
+    def __init__(self, extractor: Extractor | None = None, **options: Any) -> None:
+        self.extractor = extractor or Extractor(**options)
 
     def parse_batch(self, lines: list[str]) -> list[Record]:
+        loads = orjson.loads
+        record = self.extractor.record
         out: list[Record] = []
         for line in lines:
             try:
-                obj = orjson.loads(line)
+                obj = loads(line)
             except orjson.JSONDecodeError:
                 out.append(Record(message=line, error="invalid JSON"))
                 continue
             if not isinstance(obj, dict):
                 out.append(Record(message=line, error="JSON value is not an object"))
                 continue
-            level = obj.get("level")
-            msg = obj.get("message", obj.get("msg"))
-            out.append(
-                Record(
-                    level=normalise_level(level) if isinstance(level, str) else None,
-                    message=msg if isinstance(msg, str) else None,
-                    fields=obj,
-                )
-            )
+            out.append(record(obj, line))
         return out

@@ -104,6 +104,11 @@ class MemoryBuffer:
         self._closed = True
         self._data.set()
 
+    async def abort(self) -> None:
+        """The pipeline is torn down: nothing to stop (what is queued was never acknowledged)."""
+        self._closed = True
+        self._data.set()
+
     def closed(self) -> bool:
         return self._closed
 

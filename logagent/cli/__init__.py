@@ -17,10 +17,17 @@ from logagent import __version__
 COMMANDS: dict[str, str] = {
     "run": "logagent.cli.run",
     "check-config": "logagent.cli.check_config",
+    "reload": "logagent.cli.reload",
+    "grep": "logagent.cli.grep",
+    "parse": "logagent.cli.parse",
+    "patterns": "logagent.cli.patterns",
+    "parsers": "logagent.cli.parsers_cmd",
+    "test": "logagent.cli.test_cmd",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``only`` imports just that subcommand's module (a fast start for `grep`)."""
     parser = argparse.ArgumentParser(
         prog="logagent",
         description="Log shipping and analysis agent.",
@@ -28,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"logagent {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
@@ -36,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_main", None):
         parser.print_help(sys.stderr)

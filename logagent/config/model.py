@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from logagent.patterns.config import PATTERNS_OFF, PatternsOption
+
 if TYPE_CHECKING:
     from logagent.components import Sink, SinkContext, Source, SourceContext
 
@@ -57,6 +59,8 @@ class SourceConfig(StrictModel):
     type: str
     parser: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    #: Template mining (logagent.patterns): true, or a table of options.
+    patterns: PatternsOption = PATTERNS_OFF
 
     def build(self, name: str, ctx: SourceContext) -> Source:
         raise NotImplementedError

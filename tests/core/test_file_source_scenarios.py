@@ -326,3 +326,23 @@ async def test_thousand_files_tracked(logs: Path, data_dir: Path) -> None:
         assert src.metric("logagent_files_tracked") == 1000
         write(logs / "f0500.log", "again\n")
         await src.out.wait_lines(1001)
+
+
+async def test_delete_and_recreate_before_the_old_file_was_drained(logs: Path, data_dir: Path) -> None:
+    """The old file's unread lines still ship when a same-first-line file replaces it at once."""
+    path = logs / "app.log"
+    write(path, lines("x", 0, 5))
+    cfg = source_config([f"{logs}/app.log"], poll_interval_secs=30, rescan_interval_secs=30, inotify=False)
+    async with RunningSource(data_dir, cfg) as src:
+        await src.out.wait_lines(5)
+        with open(path, "a") as writer:
+            writer.write(lines("x", 5, 8))
+            writer.flush()
+            os.unlink(path)
+            write(path, lines("x", 0, 2))  # same first line, a new file
+            # Make the source look now (the test disabled inotify and slowed polling, so the old
+            # file's last lines are still unread when the new file is found).
+            await src.source.scan()
+            await src.source.read_files(list(src.source.files.values()))
+        got = await src.out.wait_lines(10)
+        assert got == expected("x", 0, 8) + expected("x", 0, 2)

@@ -16,12 +16,10 @@ def make_root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
     (root / "usr/local/bin").mkdir(parents=True)
     (root / "etc/systemd/system").mkdir(parents=True)
-    (root / "bin").mkdir()
     (root / "lib").mkdir()
     stub = root / "usr/local/bin/logagent"
     stub.write_text("#!/bin/sh\n")
     stub.chmod(0o755)
-    shutil.copy("/bin/kill", root / "bin/kill")
     shutil.copytree("/lib/systemd", root / "lib/systemd", symlinks=True)
     shutil.copy(UNIT, root / "etc/systemd/system/logagent.service")
     return root
@@ -74,8 +72,7 @@ def test_unit_is_notify_with_watchdog_and_validated_reload() -> None:
         "Restart=on-failure",
         "StateDirectory=logagent",
         "ExecStartPre=/usr/local/bin/logagent check-config",
-        "ExecReload=/usr/local/bin/logagent check-config",
-        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecReload=/usr/local/bin/logagent reload --config /etc/logagent/logagent.toml --pid $MAINPID",
         "SupplementaryGroups=adm systemd-journal",
     ):
         assert line in text

@@ -201,7 +201,7 @@ class FileSource(Source):
             key = f"file:{self.name}:{fp}"
             holder = self.files.get(key)
             if holder is not None:
-                key = self._resolve_collision(holder, path, fd, fst, key)
+                key = await self._resolve_collision(holder, path, fd, fst, key)
                 if key is None:
                     self.skipped[path] = (*inode, fst.st_size)
                     return
@@ -212,7 +212,7 @@ class FileSource(Source):
             if not keep_fd:
                 os.close(fd)
 
-    def _resolve_collision(
+    async def _resolve_collision(
         self, holder: TrackedFile, path: str, fd: int, fst: os.stat_result, key: str
     ) -> str | None:
         """A new inode has a tracked file's fingerprint. Returns the key to use, or None to skip."""
@@ -224,9 +224,15 @@ class FileSource(Source):
             # The holder was deleted: this is a new file. Drain and retire the holder first.
             holder.deleted = True
             holder.gone_since = holder.gone_since or time.monotonic()
-            self._retire(holder, drop_checkpoint=True, take_key=True)
+            await self._drain_and_retire(holder)
             return key
-        if hst.st_size < holder.pos and fst.st_size >= holder.line_start:
+        # Compare what both files hold now, then look at the holder again: it may be truncated
+        # between our two reads (copytruncate runs while we look).
+        n = min(hst.st_size, fst.st_size, 65536)
+        holder_head = os.pread(holder.fd, n, 0)
+        copy_head = os.pread(fd, n, 0)
+        shrunk = os.fstat(holder.fd).st_size < holder.pos or len(holder_head) < n
+        if shrunk and fst.st_size >= holder.line_start:
             # copytruncate: this inode is the copy of what the holder read. It takes over the
             # identity at the holder's position; the truncated file is re-fingerprinted anew.
             log.info("%s was copied to %s and truncated; continuing in the copy.", holder.path, path)
@@ -243,8 +249,7 @@ class FileSource(Source):
             os.close(old_fd)
             return None
         # Same first line, both alive: a copy if the leading bytes agree, else a different file.
-        n = min(hst.st_size, fst.st_size, 65536)
-        if os.pread(holder.fd, n, 0) == os.pread(fd, n, 0):
+        if holder_head == copy_head:
             log.debug("Skipping %s: same content as %s.", path, holder.path)
             return None
         return f"{key}:{fst.st_dev}:{fst.st_ino}"
@@ -332,14 +337,15 @@ class FileSource(Source):
 
     async def _truncated(self, tracked: TrackedFile) -> None:
         """The file shrank under us: copytruncate or truncation in place."""
-        # A copytruncate copy (rotated name matching the globs) carries on the old identity.
+        # A copytruncate copy (rotated name matching the globs) carries on the old identity;
+        # copies skipped as duplicates while the original was whole are looked at again.
+        self.skipped.clear()
+        inode = (tracked.dev, tracked.ino)
         await self.scan()
         if tracked.retired or self.files.get(tracked.key) is not tracked or tracked.fd < 0:
             return
-        if (tracked.dev, tracked.ino) not in self.by_inode or self.by_inode[
-            (tracked.dev, tracked.ino)
-        ] is not tracked:
-            return  # the identity moved to the copy; the truncated file was tracked anew
+        if (tracked.dev, tracked.ino) != inode:
+            return  # the identity moved to the copy; the truncated file is tracked anew by a scan
         log.info("%s was truncated; reading it from the start.", tracked.path)
         await self._flush_multiline(tracked)
         # Truncated in place: a new content, a new identity.
@@ -422,6 +428,24 @@ class FileSource(Source):
                 await self._ship(tracked, chunk)
             self._retire(tracked, drop_checkpoint=tracked.deleted, take_key=tracked.deleted)
         self._update_gauges()
+
+    async def _drain_and_retire(self, tracked: TrackedFile) -> None:
+        """Read a file that can no longer grow to its end, ship everything it holds, retire it."""
+        cfg = self.config
+        while tracked.fd >= 0:
+            try:
+                chunk = tracked.read_chunk(cfg.read_chunk_bytes, cfg.max_line_bytes)
+            except OSError:
+                break
+            if chunk is None:
+                break
+            await self._emit(tracked, chunk)
+        await self._flush_multiline(tracked)
+        chunk = tracked.flush_partial(cfg.max_line_bytes)
+        if chunk is not None:
+            self._m_lines.inc(1)
+            await self._ship(tracked, chunk)
+        self._retire(tracked, drop_checkpoint=True, take_key=True)
 
     async def _flush_multiline(self, tracked: TrackedFile, now: float | None = None) -> None:
         """Ship the file's held multiline record (all of it, or only if its timeout passed)."""

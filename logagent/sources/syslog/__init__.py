@@ -1,0 +1,1 @@
+"""``type = "syslog"``: receive syslog over UDP, TCP (optionally TLS) and unix sockets."""

@@ -1,0 +1,279 @@
+"""nginx access logs (``combined``/``main``, optional trailing ``$request_time`` and
+``$upstream_response_time``, optional X-Forwarded-For prefix) and the nginx error log.
+
+Access-log fields use nginx's variable names; the same regexes serve Apache's common and
+combined formats. One ``re.match`` per line; the time string of consecutive lines is usually the
+same, so its parse is cached.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Callable
+from typing import Any
+
+from parsers.base import LineParser, Record, normalise_level
+from parsers.timestamps import NS, Zone, parse_clf
+
+# remote_addr ident remote_user [time] "request" status bytes ["referer" "ua"] ["xff"] [rt [urt]] rest
+_REQUEST = (
+    r' \[([^\]]+)\] "(?:([A-Z][A-Z0-9_-]*) ([^ "]*)(?: ([^ "]+))?|([^"]*))" (\d{3}) (\d+|-)'
+    r'(?: "([^"]*)" "([^"]*)")?'
+    r'(?: "([^"]*)")?(?: (\d+(?:\.\d+)?|-)(?: (\d+(?:\.\d+)?(?:(?:, | : )\d+(?:\.\d+)?)*|-))?)?(.*)'
+)
+# Fast path: a plain address. Slow path: anything before "ident user [" (X-Forwarded-For lists,
+# a quoted forwarded-for field, an IPv6 list...).
+ACCESS_FAST = re.compile(r"(\S+) (\S+) (\S+)" + _REQUEST, re.DOTALL)
+ACCESS_SLOW = re.compile(r"(.+?) (\S+) (\S+)" + _REQUEST, re.DOTALL)
+# Hot path: the exact combined (+ request_time [+ upstream_response_time]) shape, few groups.
+ACCESS_COMBINED = re.compile(
+    r'(\S+) - (\S+) \[([^\]]+)\] "([A-Z]+) ([^ "]*) (HTTP/[\d.]+)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"'
+    r"(?: (\d+\.\d+)(?: (\d+\.\d+|-))?)?\Z"
+)
+_ADDR_SPLIT = re.compile(r'[\s,"]+')
+
+_ERROR = re.compile(
+    r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) \[(\w+)\] (?:(\d+)[#:](\d+):? ?)?(?:\*(\d+) )?(.*)",
+    re.DOTALL,
+)
+_ERROR_CONTEXT = re.compile(r', (client|server|request|upstream|host|referrer|subrequest): ("[^"]*"|[^,]*)')
+
+
+def status_level(status: int) -> str:
+    """An access log's level from its status: 5xx error, 4xx warning, else info."""
+    return "error" if status >= 500 else "warning" if status >= 400 else "info"
+
+
+# "404" -> (404, "warning"): one dict hit per line instead of int() and comparisons.
+_STATUS: dict[str, tuple[int, str]] = {str(n): (n, status_level(n)) for n in range(100, 1000)}
+
+
+class AccessLogMatcher:
+    """The combined/common access-log matcher shared by nginx and Apache."""
+
+    def __init__(self) -> None:
+        # "dd/Mon/yyyy:HH:MM" + " +zzzz" -> ns at second 0 of that minute: one parse per minute.
+        self._minute_cache: dict[str, int] = {}
+        self._ts_cache: dict[str, int] = {}
+
+    def _time(self, tstr: str) -> int | None:
+        if len(tstr) == 26 and tstr[17] == ":" and tstr[20] == " ":
+            key = tstr[:17] + tstr[20:]
+            base = self._minute_cache.get(key)
+            if base is None:
+                parsed = parse_clf(tstr[:18] + "00" + tstr[20:])
+                if parsed is None:
+                    return None
+                if len(self._minute_cache) > 4096:
+                    self._minute_cache.clear()
+                self._minute_cache[key] = base = parsed
+            sec = tstr[18:20]
+            if not sec.isdigit() or sec > "60":
+                return None
+            return base + int(sec) * NS
+        return parse_clf(tstr)
+
+    def match_many(self, lines: list[str], other: Callable[[str], Record]) -> list[Record]:
+        """Records for a batch: the combined shape read inline, any other line by ``other``.
+
+        Per line this is one regex match, one ``groups()``, the number conversions, a dict and
+        the record; the time is usually a dict hit (same second as the line before). The cyclic
+        GC is paused for the batch: it would otherwise walk the young records every few hundred
+        lines although none of them can be part of a cycle.
+        """
+        combined = ACCESS_COMBINED.match
+        ts_cache = self._ts_cache
+        out: list[Record] = []
+        append = out.append
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for line in lines:
+                try:
+                    m = combined(line)
+                    if m is None:
+                        append(other(line))
+                        continue
+                    addr, user, tstr, method, path, proto, status, nbytes, ref, ua, rt, urt = m.groups()
+                    ts = ts_cache.get(tstr)
+                    if ts is None:
+                        ts = self._time(tstr)
+                        if ts is None:
+                            append(other(line))
+                            continue
+                        if len(ts_cache) > 4096:
+                            ts_cache.clear()
+                        ts_cache[tstr] = ts
+                    st, level = _STATUS[status]
+                    fields = {
+                        "remote_addr": addr,
+                        "remote_user": user,
+                        "method": method,
+                        "path": path,
+                        "protocol": proto,
+                        "status": st,
+                        "body_bytes_sent": int(nbytes),
+                        "http_referer": ref,
+                        "http_user_agent": ua,
+                    }
+                    if rt is not None:
+                        fields["request_time"] = float(rt)
+                        if urt is not None and urt != "-":
+                            fields["upstream_response_time"] = float(urt)
+                    append(Record(ts, level, line, fields))
+                except Exception:  # an odd line the fast path trips over: read it the slow way
+                    append(other(line))
+
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return out
+
+    def match(self, line: str) -> Record | None:
+        m = ACCESS_FAST.match(line)
+        prefix = None
+        if m is None:
+            m = ACCESS_SLOW.match(line)
+            if m is None:
+                return None
+            prefix = m.group(1)
+        (
+            addr,
+            ident,
+            user,
+            tstr,
+            method,
+            path,
+            proto,
+            request,
+            status,
+            nbytes,
+            ref,
+            ua,
+            xff,
+            rt,
+            urt,
+            rest,
+        ) = m.groups()
+        ts = self._time(tstr)
+        if ts is None:
+            return None
+        st = int(status)
+        level = "info" if st < 400 else "warning" if st < 500 else "error"
+        if method is not None and proto is not None and ref is not None and nbytes != "-" and prefix is None:
+            # The common shape, built in one go (this is the hot path of the nginx benchmark).
+            fields: dict[str, Any] = {
+                "remote_addr": addr,
+                "remote_user": user,
+                "method": method,
+                "path": path,
+                "protocol": proto,
+                "status": st,
+                "body_bytes_sent": int(nbytes),
+                "http_referer": ref,
+                "http_user_agent": ua,
+            }
+            if rt is not None:
+                if rt != "-":
+                    fields["request_time"] = float(rt)
+                if urt is not None and urt != "-":
+                    fields["upstream_response_time"] = (
+                        float(urt) if "," not in urt and ":" not in urt else urt
+                    )
+            if xff is None and ident == "-" and not rest:
+                return Record(ts, level, line, fields)
+            if xff is not None:
+                fields["http_x_forwarded_for"] = xff
+            if ident != "-":
+                fields["ident"] = ident
+            if rest and rest.strip():
+                fields["extra"] = rest.strip()
+            return Record(ts, level, line, fields)
+        fields = {"remote_addr": addr, "remote_user": user}
+        if prefix is not None:
+            addrs = [a for a in _ADDR_SPLIT.split(prefix) if a]
+            fields["remote_addr"] = addrs[-1]
+            if len(addrs) > 1:
+                fields["http_x_forwarded_for"] = ", ".join(addrs[:-1])
+        if ident != "-":
+            fields["ident"] = ident
+        if method is not None:
+            fields["method"] = method
+            fields["path"] = path
+            if proto is not None:
+                fields["protocol"] = proto
+        elif request:
+            fields["request"] = request
+        fields["status"] = st
+        if nbytes != "-":
+            fields["body_bytes_sent"] = int(nbytes)
+        if ref is not None:
+            fields["http_referer"] = ref
+            fields["http_user_agent"] = ua
+        if xff is not None:
+            fields["http_x_forwarded_for"] = xff
+        if rt is not None and rt != "-":
+            fields["request_time"] = float(rt)
+        if urt is not None and urt != "-":
+            fields["upstream_response_time"] = float(urt) if "," not in urt and ":" not in urt else urt
+        if rest:
+            rest = rest.strip()
+            if rest:
+                fields["extra"] = rest
+        return Record(ts, level, line, fields)
+
+
+class NginxErrorMatcher:
+    """``YYYY/MM/DD HH:MM:SS [level] pid#tid: *cid message, client: ..., server: ...``."""
+
+    def __init__(self, tz: str | None = None) -> None:
+        self.zone = Zone(tz)
+
+    def match(self, line: str) -> Record | None:
+        m = _ERROR.match(line)
+        if m is None:
+            return None
+        y, mo, d, h, mi, s, lvl, pid, tid, cid, msg = m.groups()
+        try:
+            ts = self.zone.civil(int(y), int(mo), int(d), int(h), int(mi), int(s))
+        except ValueError:
+            return None
+        fields: dict[str, Any] = {"pid": int(pid), "tid": int(tid)} if pid is not None else {}
+        if cid is not None:
+            fields["connection"] = int(cid)
+        ctx = _ERROR_CONTEXT.search(msg)
+        if ctx is not None:
+            for key, value in _ERROR_CONTEXT.findall(msg, ctx.start()):
+                fields[key] = value[1:-1] if value.startswith('"') else value
+            msg = msg[: ctx.start()]
+        return Record(ts_ns=ts, level=normalise_level(lvl), message=msg, fields=fields)
+
+
+class NginxParser(LineParser):
+    name = "nginx"
+    description = (
+        "nginx access log (combined/main, optional request_time/upstream_response_time) and error log."
+    )
+    expected = "nginx access or error log"
+
+    def __init__(self, tz: str | None = None, now: Callable[[], float] | None = None) -> None:
+        self.access = AccessLogMatcher()
+        self.error = NginxErrorMatcher(tz)
+
+    def match(self, line: str) -> Record | None:
+        rec = self.access.match(line)
+        if rec is None:
+            rec = self.error.match(line)
+        return rec
+
+    def parse_batch(self, lines: list[str]) -> list[Record]:
+        return self.access.match_many(lines, self._other)
+
+    def _other(self, line: str) -> Record:
+        # Not the common combined shape: the general access regexes, then the error log.
+        try:
+            rec = self.access.match(line) or self.error.match(line)
+        except Exception as exc:  # never let one odd line break the batch
+            rec = Record(message=line, error=f"parser error: {type(exc).__name__}")
+        return rec if rec is not None else self.failed(line)
