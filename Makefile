@@ -33,7 +33,7 @@ deploy-test: $(STAMP) system-deps
 	$(VENV)/bin/pytest -q -m deploy
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python -m bench.tail
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench` runs the core ones; each `bench/<name>.py` runs alone too."""
+"""Benchmarks, each runnable alone: `python -m bench.<name>` (`make bench` runs `bench.tail`)."""
