@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
