@@ -241,7 +241,7 @@ def measure_file(parser: Parser | None, path: Path, chunk_bytes: int = 1 << 20) 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Parser throughput per built-in.")
     ap.add_argument(
-        "--nginx", type=Path, default=OUT / "nginx_gen_1m.log", help="nginx corpus (generated if missing)"
+        "--nginx", type=Path, default=OUT / "gen-nginx-1000000.log", help="nginx corpus (written if missing)"
     )
     ap.add_argument("--lines", type=int, default=100_000, help="lines per generated corpus")
     ap.add_argument("--only", nargs="*", help="parser names (default: all)")

@@ -107,27 +107,35 @@ class SyslogParser(LineParser):
         self.zone = Zone(tz)
         self.resolver = YearlessResolver(now, self.zone)
         self.enrich = enrich
-        self._ts_cache: dict[tuple[str, str, str, str, str], int] = {}
+        self._ts_cache: dict[tuple[str, str, str], int] = {}
 
     def _classic_ts(
         self, mon: str, day: str, h: str, mi: str, s: str, frac: str | None, year: str | None
     ) -> int:
-        key = (mon, day, h, mi, s)
-        ns = self._ts_cache.get(key) if year is None else None
-        if ns is None:
-            mo = MONTHS[mon]
-            if year is not None:
-                ns = self.zone.civil(int(year), mo, int(day), int(h), int(mi), int(s))
-            else:
-                ns = self.resolver.ns(mo, int(day), int(h), int(mi), int(s))
+        if year is not None:
+            ns = self.zone.civil(int(year), MONTHS[mon], int(day), int(h), int(mi), int(s))
+        else:
+            # One year resolution and zone lookup per (month, day, hour); minutes and seconds add.
+            key = (mon, day, h)
+            base = self._ts_cache.get(key)
+            if base is None:
+                base = self.resolver.ns(MONTHS[mon], int(day), int(h), 0, 0)
                 if len(self._ts_cache) > 2048:
                     self._ts_cache.clear()
-                self._ts_cache[key] = ns
+                self._ts_cache[key] = base
+            mi_i = int(mi)
+            s_i = int(s)
+            if mi_i > 59 or s_i > 60:
+                raise ValueError("minute or second out of range")
+            ns = base + (mi_i * 60 + s_i) * 1_000_000_000
         return ns + frac_ns(frac) if frac else ns
 
     def match(self, line: str) -> Record | None:
-        if line.startswith("<") and (m := _RFC5424.match(line)) is not None:
-            return self._rfc5424(m)
+        if line.startswith("<"):
+            gt = line.find(">", 1, 6)
+            # "<PRI>1 " is RFC 5424; anything else after <PRI> is tried as RFC 3164.
+            if gt > 0 and line[gt + 1 : gt + 3] == "1 " and (m := _RFC5424.match(line)) is not None:
+                return self._rfc5424(m)
         m = _RFC3164.match(line)
         tagged = m is not None
         if m is None:

@@ -200,3 +200,61 @@ def test_kill_9_during_write_storm_with_rotations_loses_nothing(tmp_path: Path, 
     # Duplicates are only what was delivered in the last checkpoint window before each kill.
     assert dups <= kills * 20_000, f"{dups} duplicates after {kills} kills"
     assert events
+
+
+def test_sighup_change_and_removal_of_sources_rereads_nothing(tmp_path: Path, logs: Path) -> None:
+    (logs / "a.log").write_text("a1\na2\n")
+    cfg = config(tmp_path, logs)
+    with AgentProcess(cfg).start() as agent:
+        wait_events(tmp_path / "out", 2, agent)
+        # Change the source (new labels): the new one resumes from the old one's checkpoints.
+        cfg.write_text(cfg.read_text().replace('job = "app"', 'job = "changed"'))
+        mark = len(agent.stderr_lines)
+        agent.signal(signal.SIGHUP)
+        agent.wait_for_log("Agent started", start=mark)
+        with open(logs / "a.log", "a") as f:
+            f.write("a3\n")
+        events = wait_events(tmp_path / "out", 3, agent)
+        assert [(e["line"], e["labels"]["job"]) for e in events] == [
+            ("a1", "app"),
+            ("a2", "app"),
+            ("a3", "changed"),
+        ]
+        # Remove every source: nothing more is read, nothing is lost.
+        text = cfg.read_text()
+        cfg.write_text(text[: text.index("[sources.app]")] + text[text.index("[sinks.out]") :])
+        mark = len(agent.stderr_lines)
+        agent.signal(signal.SIGHUP)
+        agent.wait_for_log("Agent started", start=mark)
+        assert agent.stop() == 0
+    assert [e["line"] for e in read_events(tmp_path / "out")] == ["a1", "a2", "a3"]
+
+
+def test_reload_command_validates_before_signalling(tmp_path: Path, logs: Path) -> None:
+    import subprocess
+    import sys
+
+    (logs / "a.log").write_text("a1\n")
+    cfg = config(tmp_path, logs)
+    with AgentProcess(cfg).start() as agent:
+        assert agent.proc is not None
+        good = cfg.read_text()
+        cfg.write_text(good.replace("[sinks.out]", "[sinks.out]\nbogus = 1"))
+        r = subprocess.run(
+            [sys.executable, "-m", "logagent", "reload", "--config", str(cfg), "--pid", str(agent.proc.pid)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 2 and "sinks.out.bogus: unknown key" in r.stderr
+        assert not any("Reload" in line for line in agent.stderr_lines)
+        cfg.write_text(good)
+        r = subprocess.run(
+            [sys.executable, "-m", "logagent", "reload", "--config", str(cfg), "--pid", str(agent.proc.pid)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        agent.wait_for_log("Reloading the config")
+        assert agent.stop() == 0
