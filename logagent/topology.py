@@ -118,6 +118,10 @@ class Topology:
                 async with asyncio.TaskGroup() as sources_tg:
                     for name, source in self.sources.items():
                         sources_tg.create_task(self._run_source(name, source), name=f"source:{name}")
+                if not self.sources:
+                    # A config without sources (e.g. all removed by a reload) idles until stopped;
+                    # only sources that end on their own (stdin) end the agent.
+                    await self.stopping.wait()
                 # Every source returned: nothing more will be emitted.
                 for buf in self.buffers.values():
                     await buf.close()

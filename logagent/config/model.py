@@ -71,7 +71,7 @@ class BufferConfig(StrictModel):
 
     type: Literal["memory", "disk"] = "memory"
     #: Memory buffers only: a disk buffer is bounded by max_bytes.
-    max_events: int = Field(default=100_000, gt=0)
+    max_events: int = Field(default=10_000, gt=0)
     max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     when_full: Literal["block", "drop_newest"] = "block"
     #: Disk buffers only: a segment file is sealed past this size (at most max_bytes / 4).

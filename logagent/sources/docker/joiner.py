@@ -58,7 +58,7 @@ class ContainerSourceConfig(SourceConfig):
     #: Raw log lines longer than this are cut (a runtime writes at most ~100 KiB per line).
     max_line_bytes: int = Field(default=256 * 1024, ge=1024)
     ignore_older_secs: float | None = Field(default=None, gt=0)
-    poll_interval_secs: float = Field(default=1.0, gt=0)
+    poll_interval_secs: float | None = Field(default=None, gt=0)
     rescan_interval_secs: float = Field(default=10.0, gt=0)
     rotate_wait_secs: float = Field(default=5.0, ge=0)
     inotify: bool = True

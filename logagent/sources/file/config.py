@@ -52,8 +52,9 @@ class FileSourceConfig(SourceConfig):
     ignored_header_bytes: int = Field(default=0, ge=0)
     #: The fingerprint is a checksum of the first line, or of this many bytes if it is longer.
     fingerprint_bytes: int = Field(default=1024, ge=16)
-    #: Tracked files are checked for growth this often even when inotify is quiet.
-    poll_interval_secs: float = Field(default=1.0, gt=0)
+    #: Tracked files are checked for growth this often even when inotify is quiet. Default: 1 s
+    #: without inotify, 5 s with it (inotify wakes the reader at once; polling is the safety net).
+    poll_interval_secs: float | None = Field(default=None, gt=0)
     #: Globs are re-expanded this often even when inotify is quiet.
     rescan_interval_secs: float = Field(default=10.0, gt=0)
     #: A file rotated away or deleted is kept open this long after its last growth, to drain it;

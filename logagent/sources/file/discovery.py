@@ -54,3 +54,8 @@ def watch_roots(include: list[str]) -> dict[str, bool]:
         recursive = len(fixed) < len(parts) - 1
         roots[base] = roots.get(base, False) or recursive
     return roots
+
+
+def symlink_target_dirs(paths: list[str]) -> set[str]:
+    """The directories holding the targets of the symlinks among ``paths``."""
+    return {os.path.dirname(os.path.realpath(p)) for p in paths if os.path.islink(p)}

@@ -67,6 +67,8 @@ class FileSource(Source):
         self.unreadable: set[str] = set()
         self.first_start = False
         self.scanned_once = False
+        #: Directories of symlink targets (watched too: a target's writes happen there).
+        self.link_dirs: dict[str, bool] = {}
         self._started_key = f"file:{name}:started"
         self._multiline_start = None
         if config.multiline is not None:
@@ -93,9 +95,12 @@ class FileSource(Source):
             if watcher is not None:
                 await asyncio.to_thread(watcher.ensure, roots)
             await self.scan()
+            if watcher is not None and self.link_dirs:
+                await asyncio.to_thread(watcher.ensure, self.link_dirs)
             ctx.checkpoints.set(self._started_key, True)
             ctx.started.set()
             next_rescan = time.monotonic() + cfg.rescan_interval_secs
+            watched_links: dict[str, bool] = {}
             read_all = True
             modified: set[str] = set()
             while not ctx.stopping.is_set():
@@ -113,7 +118,10 @@ class FileSource(Source):
                     modified, read_all = {t.path for t in behind}, False
                     modified |= wakeups.take()[0]
                     continue
-                timeout = min(cfg.poll_interval_secs, max(0.0, next_rescan - time.monotonic()))
+                poll = cfg.poll_interval_secs
+                if poll is None:
+                    poll = 5.0 if watcher is not None and not watcher.failed else 1.0
+                timeout = min(poll, max(0.0, next_rescan - time.monotonic()))
                 if record_due is not None:
                     timeout = min(timeout, max(0.0, record_due))
                 woke = await _wait_any(wakeups.event, ctx.stopping, timeout)
@@ -124,6 +132,10 @@ class FileSource(Source):
                     if watcher is not None and (now >= next_rescan):
                         await asyncio.to_thread(watcher.ensure, roots)
                     await self.scan()
+                    if watcher is not None and self.link_dirs != watched_links:
+                        # Writes to a symlink's target land in the target's directory: watch it.
+                        watched_links = dict(self.link_dirs)
+                        await asyncio.to_thread(watcher.ensure, watched_links)
                     next_rescan = now + cfg.rescan_interval_secs
                     read_all = True
         finally:
@@ -140,6 +152,8 @@ class FileSource(Source):
         """Re-expand the globs; start new files, notice renamed, rotated and deleted ones."""
         cfg = self.config
         paths = await asyncio.to_thread(discovery.expand, cfg.include, cfg.exclude)
+        for target_dir in await asyncio.to_thread(discovery.symlink_target_dirs, paths):
+            self.link_dirs.setdefault(target_dir, False)
         seen_inodes: set[tuple[int, int]] = set()
         now_wall = time.time()
         for path in paths:
