@@ -104,11 +104,7 @@ def run(args: argparse.Namespace, out: BinaryIO | None = None) -> int:
         sink = _event_sink(args, matcher, colors, out, parser_name, with_filename=with_filename)
         return follow_files(paths, printer, sink)
 
-    errors = False
-    files = _expand(paths, recursive, args.dereference_recursive, args.no_messages)
-    if files is None:
-        return 2
-    files, errors = files
+    files, errors = _expand(paths, recursive, args.dereference_recursive, args.no_messages)
     if implicit_dot:  # `grep -r PAT` shows `a/b.log`, not `./a/b.log`
         files = [f[2:] if f.startswith("./") else f for f in files]
     progress = _Progress(files, args.progress)
@@ -192,9 +188,8 @@ def _patterns_and_paths(args: argparse.Namespace) -> tuple[list[str], list[str]]
     return [args.pattern], paths
 
 
-def _expand(
-    paths: list[str], recursive: bool, follow_links: bool, quiet: bool
-) -> tuple[list[str], bool] | None:
+def _expand(paths: list[str], recursive: bool, follow_links: bool, quiet: bool) -> tuple[list[str], bool]:
+    """The files to search, and whether an operand was an error (a directory without -r)."""
     files: list[str] = []
     errors = False
     for p in paths:

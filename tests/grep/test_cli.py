@@ -60,3 +60,10 @@ def test_progress_goes_to_stderr_only(tmp_path: Path) -> None:
     r = _run(["--progress", "always", "-c", "curl", str(f)])
     assert r.stdout == b"1000\n"
     assert b"file 1/1" in r.stderr
+
+
+def test_gzip_on_stdin_is_decompressed() -> None:
+    import gzip
+
+    r = _run(["-c", "b"], stdin=gzip.compress(b"a\nb\nc\nb\n"))
+    assert r.stdout == b"2\n"

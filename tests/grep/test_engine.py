@@ -31,6 +31,7 @@ PATTERNS = [
     (["curl"], MatchOptions(fixed=True, ignore_case=True, word=True)),
     (["curl", "POST"], MatchOptions(fixed=True, word=True)),
     (["a.b"], MatchOptions(fixed=True)),
+    (["DELETE"], MatchOptions(fixed=True)),  # 'D' is rare here: found by memchr on it
     (["POST|DELETE"], MatchOptions()),
     (["POST|DELETE"], MatchOptions(ignore_case=True, word=True)),
     (["POST|DELETE"], MatchOptions(ignore_case=True)),
@@ -96,3 +97,14 @@ def test_literal_sets() -> None:
     assert required_literals(["x[[:digit:]]y"]) is None  # `regex` reads a POSIX class here
     m = Matcher(["POST|DELETE"], MatchOptions())
     assert m.exact and m.literals == [b"DELETE", b"POST"]
+
+
+def test_rare_byte_strategy_is_taken_and_exact() -> None:
+    rng = random.Random(5)
+    lines = [" ".join(rng.choice(["aaa", "bbb", "xylophone", "cab"]) for _ in range(5)) for _ in range(2000)]
+    lines[::97] = ["has xylophone here"] * len(lines[::97])
+    chunk = ("\n".join(lines) + "\n").encode()
+    m = Matcher(["phone here"], MatchOptions(fixed=True))
+    got = _selected(m, chunk)
+    assert m._rare and m._rare[0]  # the literal's rare byte ('h' or 'r' only occur inside it) was chosen
+    assert got == [i for i, line in enumerate(lines) if "phone here" in line]

@@ -160,3 +160,10 @@ def test_pattern_with_newline_is_two_patterns(corpus_dir: Path) -> None:
 def test_empty_pattern_matches_every_line(corpus_dir: Path) -> None:
     argv = ["-c", "", str(corpus_dir / "edge.txt")]
     assert ours(argv).out == gnu(argv).out
+
+
+def test_directory_operand_without_recursion_is_an_error(corpus_dir: Path, tmp_path: Path) -> None:
+    argv = ["Googlebot", str(tmp_path), str(corpus_dir / "other.log")]
+    want, got = gnu(argv), ours(argv)
+    assert (got.out, got.rc) == (want.out, want.rc)
+    assert got.rc == 2
