@@ -5,7 +5,9 @@ then what ``patterns = true`` costs the agent.
    this process one after the other; lines/s by wall clock and by CPU time (the CPU figure is
    the one to compare on a shared machine), and the ratio.
 2. The loghub mix: the 16 loghub 2k samples' parsed messages (32,000 lines), same comparison.
-3. Agent: ``bench/tail.py``'s run (file source with ``parser = "auto"`` -> file sink), once
+3. The hook in process: per line, what the pipeline hook costs beside parsing (``auto``) and
+   NDJSON encoding of the same batches (CPU time; steadier than whole-agent runs on a busy box).
+4. Agent: ``bench/tail.py``'s run (file source with ``parser = "auto"`` -> file sink), once
    without and once with ``patterns = true``; the agent's CPU seconds for the corpus and the
    share mining adds.
 
@@ -89,6 +91,37 @@ def loghub_messages() -> list[str]:
     return out
 
 
+def hook_cost(lines: list[str]) -> None:
+    from logagent.encode import encode_ndjson
+    from logagent.event import Batch
+    from logagent.metrics import AgentMetrics
+    from logagent.patterns.config import PatternsConfig
+    from logagent.patterns.hook import SourceMiner
+    from parsers.registry import get_parser
+
+    parser = get_parser("auto")
+    chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
+    with tempfile.TemporaryDirectory() as d:
+        miner = SourceMiner("bench", PatternsConfig(persist=False), AgentMetrics(), Path(d))
+        parse = hook = encode = 0.0
+        for chunk in chunks:
+            t0 = time.process_time()
+            batch = Batch(source="bench", lines=chunk, records=parser.parse_batch(chunk))
+            t1 = time.process_time()
+            miner.mine(batch)
+            t2 = time.process_time()
+            encode_ndjson(batch)
+            t3 = time.process_time()
+            parse, hook, encode = parse + t1 - t0, hook + t2 - t1, encode + t3 - t2
+    n = len(lines)
+    print(f"hook in process, {n:,} lines (CPU per line):")
+    print(
+        f"  parse (auto) {1e6 * parse / n:.2f} us, encode {1e6 * encode / n:.2f} us, "
+        f"mining hook {1e6 * hook / n:.2f} us"
+    )
+    print(f"  the hook adds {100 * hook / (parse + encode):.1f} % to parse + encode")
+
+
 def agent_cpu(corpus: Path, lines: int, extra: str) -> tuple[float, float]:
     """(wall s, agent CPU s) to ship ``lines`` lines of ``corpus``."""
     with tempfile.TemporaryDirectory() as d:
@@ -129,6 +162,7 @@ def main() -> None:
     mix = loghub_messages()
     if mix:
         compare("loghub 16 x 2k (parsed messages)", mix)
+    hook_cost(read_lines(corpus, args.lines))
     if args.skip_agent:
         return
     print(f"agent, file -> file sink, parser auto: {args.agent_lines:,} lines")

@@ -17,8 +17,10 @@ import logging
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Sequence
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, setitem
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MESSAGE = attrgetter("message")
+_ID = attrgetter("id")
+_TEMPLATE = attrgetter("template")
+#: Consume an iterator in C.
+_drain = deque(maxlen=0).extend
 
 #: Seconds between refreshes of the gauges and saves of the store.
 REFRESH_SECS = 1.0
@@ -91,16 +97,13 @@ class SourceMiner:
             if batch.fields is None:
                 batch.fields = [{} for _ in batch.lines]
             targets = batch.fields
+        # C-level loops: map() calls dict.__setitem__ on each line's fields.
+        _drain(map(setitem, targets, repeat("template_id"), map(_ID, clusters)))
         if self.cfg.template_field:
-            for fields, cluster in zip(targets, clusters, strict=True):
-                fields["template_id"] = cluster.id
-                fields["template"] = cluster.template
-        else:
-            for fields, cluster in zip(targets, clusters, strict=True):
-                fields["template_id"] = cluster.id
+            _drain(map(setitem, targets, repeat("template"), map(_TEMPLATE, clusters)))
         if new:
             self.new_counter.inc(new)
-            self.dirty = True
+        self.dirty = True  # counts and last-seen times changed
         if not self.scheduled:
             # Gauges and the store are updated REFRESH_SECS after a batch, once for every batch
             # in between: cheap per batch, and never stale once lines stop coming.
@@ -203,7 +206,11 @@ class PatternEngine:
     def __call__(self, batch: Batch) -> None:
         sm = self.sources.get(batch.source)
         if sm is not None and batch.lines:
-            sm.mine(batch)
+            try:
+                sm.mine(batch)
+            except Exception:
+                # A miner bug must not cost lines: the batch goes on without template fields.
+                log.exception("Template mining failed on a batch of %s; shipped without templates.", sm.name)
 
     def save_all(self) -> None:
         for sm in list(self.sources.values()):
@@ -225,7 +232,9 @@ def engine_for(metrics: AgentMetrics) -> PatternEngine:
     if engine is None:
         engine = _ENGINES[metrics] = PatternEngine(metrics)
         # The final state on a clean exit; a crash loses at most SAVE_SECS of counts, never ids.
-        atexit.register(engine.save_all)
+        # (A weak reference: the exit hook must not keep an agent's engine and metrics alive.)
+        ref = weakref.ref(engine)
+        atexit.register(lambda: (e := ref()) is not None and e.save_all())
     return engine
 
 

@@ -12,9 +12,12 @@ word with a digit is an id far more often than a keyword. Letters ending in one 
 ``ssh2``, ``ipv6``) keep their letters (``SOCKS<*>``): those name protocols and versions. Any
 digit still left is masked too, so no digit survives: the miner relies on it to cache by shape.
 
-Two shapes span tokens and are handled on the token list, only when a line holds one of their
-words (a set test in C): a date with a month name (``Fri Jun 17 07:07:00 2005`` -> one ``<*>``)
-and a number with a unit (``<1 sec``, ``250 ms`` -> ``<*>``) under ``durations``.
+Shapes that span tokens are handled on the token list, only when a line holds one of their
+words (a set test in C): a date with a month name (``Fri Jun 17 07:07:00 2005`` -> one ``<*>``),
+under ``times``; under ``durations``, a number with its unit (``<1 sec``, ``250 ms`` -> ``<*>``)
+and a size restated in parentheses (``(1.16 KB)`` in ``1190 bytes (1.16 KB) sent``), which is
+dropped so that lines with and without it share a template. Under ``quoted``, the quoted value
+of a key (``tag="View Lock"``) is one variable, spaces and all.
 """
 
 from __future__ import annotations
@@ -34,13 +37,17 @@ PATTERNS: dict[str, str] = {
     r"|(?<![\w.-])(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{4,}(?![\w-])",
     "paths": r"(?<![\w.])(?:/[\w.@%+~-]+){2,}/?",
     "durations": r"(?<![\w.])\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|min|mins|h)\b",
-    "numbers": r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?![\w.])",
+    # Not the front of a hyphenated word ("0-baff-0ad" is one id).
+    "numbers": r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?![\w.-])",
     #: Month-name dates spanning tokens (see the module docstring).
     "times": "",
+    #: Quoted values of keys (``tag="View Lock"``), spaces and all.
+    "quoted": "",
 }
 KINDS: tuple[str, ...] = tuple(PATTERNS)
 #: A word with a digit in it, except letters ending in a single digit (SOCKS5, ssh2).
 DIGIT_WORD = r"(?<![\w.\-/@])(?![A-Za-z]{2,}\d(?![\w.\-/@]))[\w.\-/@]*\d[\w.\-/@]*"
+_QUOTED_VALUE = re.compile(r'="[^"]*"')
 _DIGIT_RUNS = re.compile(r"\d+")
 #: A token of wildcards and punctuation only.
 _ONLY_WILD = re.compile(r"[^\w\s]*<\*>(?:[^\w\s]*<\*>)*[^\w\s]*")
@@ -48,6 +55,8 @@ _ONLY_WILD = re.compile(r"[^\w\s]*<\*>(?:[^\w\s]*<\*>)*[^\w\s]*")
 _MONTHS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
 _DAYS = frozenset("Mon Tue Wed Thu Fri Sat Sun".split())
 _UNITS = frozenset("ns us µs ms s sec secs second seconds min mins minutes h hours".split())
+#: A size restated in parentheses closes with one of these: "1190 bytes (1.16 KB) sent".
+_SIZE_CLOSE = frozenset(u + ")" for u in "B KB MB GB TB KiB MiB GiB TiB bytes".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +84,10 @@ class Masker:
         if "times" in masking.kinds:
             special |= _MONTHS
         if "durations" in masking.kinds:
-            special |= _UNITS
+            special |= _UNITS | _SIZE_CLOSE
         self._special = frozenset(special)
         self._times = "times" in masking.kinds
+        self._quoted = "quoted" in masking.kinds
         self._digit_runs = masking.digit_tokens
         self._plain_digits = masking.digit_tokens or "numbers" in masking.kinds
         self._units = "durations" in masking.kinds
@@ -103,6 +113,8 @@ class Masker:
 
     def tokens(self, message: str) -> list[str]:
         """The message's tokens, variables masked as ``<*>``."""
+        if self._quoted and '="' in message:
+            message = _QUOTED_VALUE.sub('="<*>"', message)
         toks = message.split()
         # One C-level pass of cache lookups; only the misses (None) go through mask_token().
         out = list(map(self._cache.get, toks))
@@ -136,6 +148,11 @@ class Masker:
                     continue
             elif self._units and t in _UNITS and out and out[-1] == W:
                 continue  # "<1 sec", "250 ms": the unit belongs to the number
+            elif self._units and t in _SIZE_CLOSE and out and out[-1] == W:
+                # "(1.16 KB)": a size restating the one before it, printed or not: dropped,
+                # so "0 bytes sent" and "1190 bytes (1.16 KB) sent" are one template.
+                out.pop()
+                continue
             in_date = False
             out.append(t)
         return out

@@ -29,14 +29,15 @@ _ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 
 def shape(text: str) -> bytes:
-    """``text`` with every run of digits read as one ``0`` (UTF-8): what the miner masks.
+    """``text`` as UTF-8 with every digit read as ``0``: one C-level translate."""
+    return text.encode("utf-8", "surrogatepass").translate(_ZEROS)
 
-    C-level work only: one translate, then a few replaces (each halves the longest run).
-    """
-    b = text.encode("utf-8", "surrogatepass").translate(_ZEROS)
-    while b"00" in b:
-        b = b.replace(b"00", b"0")
-    return b
+
+def squeeze(shape: bytes) -> bytes:
+    """A shape with every run of digits read as one ``0``: what the miner masks."""
+    while b"00" in shape:
+        shape = shape.replace(b"00", b"0")
+    return shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,6 @@ class Cluster:
     """One template: its tokens (``<*>`` where variable), counts and first/last seen times."""
 
     __slots__ = (
-        "_text",
         "alive",
         "count",
         "first_seen",
@@ -68,6 +68,7 @@ class Cluster:
         "key",
         "last_seen",
         "merged_into",
+        "template",
         "tokens",
     )
 
@@ -82,13 +83,12 @@ class Cluster:
         #: Set when merged into another cluster (follow with :meth:`resolve`).
         self.merged_into: Cluster | None = None
         self.first_seen_seq = 0
-        self._text: str | None = None
+        #: The template text (kept with the tokens: read per line, changed rarely).
+        self.template = " ".join(tokens)
 
-    @property
-    def template(self) -> str:
-        if self._text is None:
-            self._text = " ".join(self.tokens)
-        return self._text
+    def set_tokens(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.template = " ".join(tokens)
 
     def resolve(self) -> Cluster:
         """The live cluster this one was merged into (itself when not merged)."""
@@ -106,6 +106,25 @@ class Cluster:
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
         }
+
+
+def _route(token: str) -> str:
+    """A token as a routing key: ``<*>`` when it holds a variable or is a dotted name.
+
+    Dotted names (``com.apple.icloud.fmfd.heartbeat:``, ``proxy.example.org``, Java classes)
+    vary where a keyword would not; as a key they would keep lines of one kind apart for good.
+    """
+    if W in token or "." in token.rstrip(".:,;"):
+        return W
+    return token
+
+
+def _live(cluster: Cluster | None) -> Cluster | None:
+    """The live cluster ``cluster`` is or was merged into; None when none (or evicted)."""
+    if cluster is None:
+        return None
+    cluster = cluster.resolve()
+    return cluster if cluster.alive else None
 
 
 def template_id(tokens: Iterable[str]) -> str:
@@ -128,6 +147,7 @@ class Miner:
         self._seen: dict[tuple[str, ...], Cluster] = {}
         #: Message shapes (see :func:`shape`) -> the cluster they joined (bounded likewise).
         self._shapes: dict[bytes, Cluster] = {}
+        self._squeezed: dict[bytes, Cluster] = {}
         self.evicted = 0
         self.created = 0
         self.merged = 0
@@ -136,11 +156,11 @@ class Miner:
 
     def _key(self, tokens: list[str]) -> tuple[Any, ...]:
         # The first tokens route a message, but never the last one (a short message's variable
-        # is often its last word) and never one holding a wildcard ("host:<*>" varies).
+        # is often its last word); see _route for the tokens that route as "<*>".
         n = len(tokens)
         if n < 2:
             return (n, *tokens)
-        head = tuple(W if W in t else t for t in tokens[: min(self.options.depth, n - 1)])
+        head = tuple(_route(t) for t in tokens[: min(self.options.depth, n - 1)])
         return (n, *head)
 
     # -- mining -----------------------------------------------------------------------------
@@ -153,12 +173,12 @@ class Miner:
     def add_batch(self, messages: Sequence[str]) -> list[Cluster]:
         """Mine messages in order; the cluster of each (``created`` counts the new ones).
 
-        With ``digit_tokens`` (the default) what is masked is the message's shape (every run of
-        digits read as one 0, see :func:`shape`): digits are variables anyway, and most lines of
-        a log have a shape seen before. A known shape joins the cluster it joined before, which
-        still fits it (templates only generalise): those lines are looked up and counted in
-        bulk, with C-level calls. Only new shapes go through masking and the similarity search,
-        one by one, in order.
+        With ``digit_tokens`` (the default) what is masked is the message's squeezed shape
+        (every run of digits read as one 0, see :func:`squeeze`): digits are variables anyway,
+        and most lines of a log have a shape seen before. A known shape joins the cluster it
+        joined before, which still fits it (templates only generalise): those lines are looked
+        up and counted in bulk, with C-level calls. Only new shapes go through masking and the
+        similarity search, one by one, in order.
         """
         now = self.clock()
         n = len(messages)
@@ -193,9 +213,11 @@ class Miner:
     def _mine_missing(
         self, messages: Sequence[str], found: list[Cluster | None], keys: list[bytes] | None, now: float
     ) -> None:
+        """Mine the lines whose shape was not known (``None`` in ``found``), in order."""
         tokenize = self.tokenize
         seen = self._seen
         shapes = self._shapes
+        squeezed_shapes = self._squeezed
         limit = self.options.cache_size
         i = -1
         index = found.index
@@ -204,29 +226,40 @@ class Miner:
                 i = index(None, i + 1)
             except ValueError:
                 return
-            # Masking reads the shape as it would the message (no digit value matters), and
-            # shapes repeat far more than messages: the masker's token cache stays small.
-            tokens = tokenize(keys[i].decode("utf-8", "surrogatepass") if keys is not None else messages[i])
-            sig = tuple(tokens)
-            c = seen.get(sig)
-            if c is not None:
-                c = c.resolve()
-                if c.alive:
+            c: Cluster | None = None
+            squeezed = b""
+            if keys is not None:
+                # Masking reads the squeezed shape (no digit value or run length matters), and
+                # squeezed shapes repeat far more than messages.
+                squeezed = squeeze(keys[i])
+                c = _live(squeezed_shapes.get(squeezed))
+                if c is None:
+                    tokens = tokenize(squeezed.decode("utf-8", "surrogatepass"))
+            else:
+                tokens = tokenize(messages[i])
+            if c is None:
+                sig = tuple(tokens)
+                c = _live(seen.get(sig))
+                if c is None:
+                    c = self._mine(tokens, now)
+                else:
                     c.count += 1
                     c.last_seen = now
                     self.clusters.move_to_end(c.id)
-                else:
-                    c = None
-            if c is None:
-                c = self._mine(tokens, now)
                 if limit:
                     if len(seen) >= limit:
                         seen.clear()
                     seen[sig] = c
-            if keys is not None:
+            else:
+                c.count += 1
+                c.last_seen = now
+                self.clusters.move_to_end(c.id)
+            if keys is not None and limit:
                 if len(shapes) >= limit:
                     shapes.clear()
+                    squeezed_shapes.clear()
                 shapes[keys[i]] = c
+                squeezed_shapes[squeezed] = c
             found[i] = c
 
     def _mine(self, tokens: list[str], now: float) -> Cluster:
@@ -299,8 +332,7 @@ class Miner:
                 for c in members:
                     if c is not keep:
                         self._absorb(keep, c)
-                keep.tokens = [W if i in pos else t for i, t in enumerate(keep.tokens)]
-                keep._text = None
+                keep.set_tokens([W if i in pos else t for i, t in enumerate(keep.tokens)])
                 self._subsume(keep)
                 return keep
         return new
@@ -318,9 +350,7 @@ class Miner:
         keep.count += other.count
         keep.first_seen = min(keep.first_seen, other.first_seen)
         keep.last_seen = max(keep.last_seen, other.last_seen)
-        merged = [a if a == b else W for a, b in zip(keep.tokens, other.tokens, strict=True)]
-        keep.tokens = merged
-        keep._text = None
+        keep.set_tokens([a if a == b else W for a, b in zip(keep.tokens, other.tokens, strict=True)])
         other.merged_into = keep
         self.clusters.pop(other.id, None)
         self._forget(other)
@@ -330,8 +360,7 @@ class Miner:
         if cluster.tokens != tokens:
             merged = [a if a == b else W for a, b in zip(cluster.tokens, tokens, strict=True)]
             if merged != cluster.tokens:
-                cluster.tokens = merged
-                cluster._text = None
+                cluster.set_tokens(merged)
                 self._subsume(cluster)
 
     def _create(self, tokens: list[str], key: tuple[Any, ...], now: float) -> Cluster:

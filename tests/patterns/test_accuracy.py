@@ -16,7 +16,7 @@ from tests.conftest import require_corpus
 REACHED: dict[str, float] = {
     "HDFS": 0.9975,
     "Hadoop": 0.978,
-    "Spark": 0.925,
+    "Spark": 0.923,
     "Zookeeper": 0.988,
     "BGL": 0.971,
     "HPC": 0.905,
@@ -26,10 +26,10 @@ REACHED: dict[str, float] = {
     "Android": 0.928,
     "HealthApp": 1.0,
     "Apache": 1.0,
-    "Proxifier": 0.5265,
+    "Proxifier": 1.0,
     "OpenSSH": 0.996,
     "OpenStack": 0.924,
-    "Mac": 0.855,
+    "Mac": 0.938,
 }
 
 
@@ -51,7 +51,7 @@ def test_loghub_accuracy_per_system_and_average():
     for system, acc in got.items():
         assert REACHED[system] >= DRAIN[system]
         assert acc >= REACHED[system] - 1e-9, f"{system}: {acc:.4f} < {REACHED[system]}"
-    assert sum(got.values()) / len(got) >= 0.93
+    assert sum(got.values()) / len(got) >= 0.965
 
 
 @pytest.mark.parametrize("system", ["HDFS", "OpenSSH"])

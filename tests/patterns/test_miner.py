@@ -33,7 +33,10 @@ def test_masking_kinds_and_digit_words():
     assert m.tokens("SOCKS5 ssh2 HTTPS") == ["SOCKS<*>", "ssh<*>", "HTTPS"]
     # Spans: a month-name date and a number with its unit are one wildcard each.
     assert m.tokens("at Fri Jun 17 07:07:00 2005 took <1 sec") == ["at", "<*>", "took", "<*>"]
-    assert m.tokens("key=value,count=12 (1.16 KB)") == ["key=value,count=<*>", "<*>", "KB)"]
+    assert m.tokens("key=value,count=12 (1.16 KiB") == ["key=value,count=<*>", "<*>", "KiB"]
+    assert m.tokens('acquire tag="View Lock", name=x') == ["acquire", 'tag="<*>",', "name=x"]
+    # A size restated in parentheses is dropped: with or without it, one template.
+    assert m.tokens("1190 bytes (1.16 KB) sent") == m.tokens("0 bytes sent") == ["<*>", "bytes", "sent"]
 
 
 def test_masking_can_be_narrowed():
@@ -142,3 +145,11 @@ def test_no_digit_survives_masking_so_equal_shapes_mine_alike():
     want = [c.resolve().id for c in plain.add_batch(lines)]
     assert got == want
     assert len(set(got)) == 2
+
+
+def test_dotted_names_do_not_route():
+    m = Miner()
+    jobs = ["com.apple.a.daily:", "com.apple.b.hourly:", "org.example.c:", "net.d.e:"]
+    clusters = {m.add(f"{j} told me to run this job; however, start is later")[0].resolve() for j in jobs}
+    assert len(clusters) == 1
+    assert clusters.pop().template == "<*> told me to run this job; however, start is later"
