@@ -76,7 +76,13 @@ class Agent:
         for hook in STARTUP_HOOKS:
             hook(self)
         if self.server is not None:
-            await self.server.start()
+            try:
+                await self.server.start()
+            except OSError as exc:
+                raise LogagentError(
+                    f"agent.listen: cannot listen on {self.config.agent.listen}: {exc.strerror or exc} "
+                    '(another agent running? set agent.listen to a free port, or "" to disable)'
+                ) from None
         self.metrics.up.set(1)
         checkpoint_stop = asyncio.Event()
         try:

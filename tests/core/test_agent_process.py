@@ -258,3 +258,24 @@ def test_reload_command_validates_before_signalling(tmp_path: Path, logs: Path) 
         assert r.returncode == 0, r.stderr
         agent.wait_for_log("Reloading the config")
         assert agent.stop() == 0
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path, logs: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = config(tmp_path, logs)
+        cfg.write_text(cfg.read_text().replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"'))
+        r = subprocess.run(
+            [sys.executable, "-m", "logagent", "run", "--config", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 1
+    assert f"agent.listen: cannot listen on 127.0.0.1:{port}" in r.stderr
