@@ -91,10 +91,21 @@ class CheckpointStore:
             self._generation += 1
             self._dirty.set()
 
-    def prune(self, older_than_secs: float, prefix: str = "") -> int:
-        """Forget entries not set for ``older_than_secs``; returns how many."""
+    def touch(self, key: str, older_than_secs: float) -> None:
+        """Re-stamp ``key`` if it was last set more than ``older_than_secs`` ago (keeps it from expiring)."""
+        entry = self._entries.get(key)
+        if entry is not None and entry.get("updated", 0) < time.time() - older_than_secs:
+            self.set(key, entry.get("value"))
+
+    def prune(self, older_than_secs: float, prefix: str = "", keep: set[str] | None = None) -> int:
+        """Forget entries under ``prefix`` not set for ``older_than_secs``; returns how many."""
         limit = time.time() - older_than_secs
-        stale = [k for k, e in self._entries.items() if k.startswith(prefix) and e.get("updated", 0) < limit]
+        keep = keep or set()
+        stale = [
+            k
+            for k, e in self._entries.items()
+            if k.startswith(prefix) and k not in keep and e.get("updated", 0) < limit
+        ]
         for key in stale:
             del self._entries[key]
         if stale:

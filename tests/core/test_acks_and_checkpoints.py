@@ -85,3 +85,20 @@ async def test_writer_coalesces_and_stays_within_max_lag(tmp_path: Path) -> None
     # 50 sets were coalesced into (almost) one write.
     writes = metrics.registry.get_sample_value("logagent_checkpoint_writes_total")
     assert writes is not None and 1 <= writes <= 2
+
+
+def test_prune_forgets_stale_entries_and_touch_keeps_live_ones(tmp_path: Path) -> None:
+    import time
+
+    store = CheckpointStore(tmp_path)
+    store.set("file:a:live", {"offset": 1})
+    store.set("file:a:gone", {"offset": 2})
+    store.set("file:a:started", True)
+    week_ago = time.time() - 8 * 24 * 3600
+    for key in ("file:a:live", "file:a:gone", "file:a:started"):
+        store._entries[key]["updated"] = week_ago
+    store.touch("file:a:live", 24 * 3600)
+    assert store.prune(7 * 24 * 3600, prefix="file:a:", keep={"file:a:started"}) == 1
+    assert store.get("file:a:gone") is None
+    assert store.get("file:a:live") == {"offset": 1}
+    assert store.get("file:a:started") is True

@@ -197,6 +197,7 @@ def test_kill_9_during_write_storm_with_rotations_loses_nothing(tmp_path: Path, 
     expected = {f"storm {i:07d} {'x' * 60}" for i in range(total)}
     assert unique == expected, f"lost {len(expected - unique)} lines after {kills} kills"
     dups = len(lines) - len(unique)
+    print(f"kill -9 storm: {kills} kills, {len(lines)} events, {dups} duplicates")
     # Duplicates are only what was delivered in the last checkpoint window before each kill.
     assert dups <= kills * 20_000, f"{dups} duplicates after {kills} kills"
     assert events

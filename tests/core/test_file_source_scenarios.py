@@ -346,3 +346,30 @@ async def test_delete_and_recreate_before_the_old_file_was_drained(logs: Path, d
             await src.source.read_files(list(src.source.files.values()))
         got = await src.out.wait_lines(10)
         assert got == expected("x", 0, 8) + expected("x", 0, 2)
+
+
+async def test_recreated_file_is_read_from_zero_while_the_deleted_ones_acks_are_pending(
+    logs: Path, data_dir: Path
+) -> None:
+    """A deleted file's checkpoint never positions its successor, even with acks still pending."""
+    path = logs / "app.log"
+    write(path, lines("x", 0, 5))
+    cfg = source_config([f"{logs}/app.log"], rotate_wait_secs=0.1, poll_interval_secs=0.1)
+    async with RunningSource(data_dir, cfg, auto_ack=False) as src:
+        await src.out.wait_lines(5)
+        first = list(src.out.batches)
+        for batch in first:  # delivered: the checkpoint moves to 20
+            assert batch.ack is not None
+            batch.ack.done()
+        write(path, lines("x", 5, 7))
+        await src.out.wait_lines(7)  # emitted, not yet acknowledged
+        os.unlink(path)
+        write(path, lines("x", 0, 10))  # same first line, longer than the old checkpoint
+        got = await src.out.wait_lines(17)
+        assert got == expected("x", 0, 7) + expected("x", 0, 10)
+        for batch in src.out.batches[len(first) :]:
+            assert batch.ack is not None
+            batch.ack.done()
+        await src.stop()
+    offsets = [v["offset"] for k in src.store.keys("file:t:") if isinstance(v := src.store.get(k), dict)]
+    assert offsets == [40]

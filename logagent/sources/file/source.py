@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 FAIR_SHARE_BYTES = 4 * 1024 * 1024
 #: Checkpoints of files not seen for this long are forgotten.
 CHECKPOINT_EXPIRY_SECS = 7 * 24 * 3600
+#: A live file's checkpoint is re-stamped when older than this, so it never expires.
+CHECKPOINT_TOUCH_SECS = 24 * 3600
 
 
 def raise_nofile_limit() -> None:
@@ -88,6 +90,8 @@ class FileSource(Source):
         ctx = self.ctx
         raise_nofile_limit()
         self.first_start = ctx.checkpoints.get(self._started_key) is None
+        # Forget files not seen for a week (live files are touched by every scan, see below).
+        ctx.checkpoints.prune(CHECKPOINT_EXPIRY_SECS, prefix=f"file:{self.name}:", keep={self._started_key})
         wakeups = Wakeups(asyncio.get_running_loop())
         watcher = DirectoryWatcher(wakeups) if cfg.inotify else None
         roots = discovery.watch_roots(cfg.include)
@@ -165,6 +169,7 @@ class FileSource(Source):
             seen_inodes.add(inode)
             tracked = self.by_inode.get(inode)
             if tracked is not None:
+                self.ctx.checkpoints.touch(tracked.key, CHECKPOINT_TOUCH_SECS)
                 if tracked.path != path and self.by_path.get(tracked.path) is tracked:
                     del self.by_path[tracked.path]
                 tracked.path = path
@@ -288,15 +293,11 @@ class FileSource(Source):
 
         def on_commit(offset: int) -> None:
             tracked = holder[0]
-            if self.files.get(key) is not tracked and not tracked.retired:
-                return
-            if tracked.retired and self.files.get(key) is not tracked:
-                return  # another file owns the key now
-            if tracked.retired and tracked.deleted and tracked.order.pending == 0:
-                store.remove(key)
-                self.files.pop(key, None)
-                return
+            if self.files.get(key) is not tracked:
+                return  # retired and its key released (deleted, truncated): late acks change nothing
             store.set(key, {"offset": offset, "path": tracked.path, "dev": tracked.dev, "ino": tracked.ino})
+            if tracked.retired and tracked.order.pending == 0:
+                del self.files[key]  # rotated away and fully delivered: the key is free
 
         order = self.ctx.ack_order(on_commit, start)
         tracked = TrackedFile(key, fp, path, fd, st.st_dev, st.st_ino, start, order, size=st.st_size)
@@ -487,7 +488,13 @@ class FileSource(Source):
         return next_due
 
     def _retire(self, tracked: TrackedFile, drop_checkpoint: bool, take_key: bool) -> None:
-        """Stop tracking ``tracked``. Its pending acks still commit while it owns its key."""
+        """Stop tracking ``tracked``.
+
+        A file rotated away keeps its key until its pending batches are acknowledged, so their
+        commits still land. A deleted file (``drop_checkpoint``) or one whose key another file
+        needs now (``take_key``) releases it at once: its checkpoint could only mislead the file
+        that takes the key (a deleted file cannot be read again anyway).
+        """
         tracked.retired = True
         tracked.deleted = tracked.deleted or drop_checkpoint
         tracked.close()
@@ -495,10 +502,11 @@ class FileSource(Source):
             del self.by_inode[(tracked.dev, tracked.ino)]
         if self.by_path.get(tracked.path) is tracked:
             del self.by_path[tracked.path]
-        if take_key or tracked.order.pending == 0:
-            if self.files.get(tracked.key) is tracked:
-                del self.files[tracked.key]
-            if drop_checkpoint and tracked.order.pending == 0:
+        if self.files.get(tracked.key) is tracked and (
+            take_key or tracked.deleted or tracked.order.pending == 0
+        ):
+            del self.files[tracked.key]
+            if tracked.deleted:
                 self.ctx.checkpoints.remove(tracked.key)
         log.debug("Stopped tracking %s (%s).", tracked.path, "deleted" if tracked.deleted else "rotated away")
 
