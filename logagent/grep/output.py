@@ -14,9 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from itertools import filterfalse
-from typing import BinaryIO
 
 from logagent.grep.search import NL, Matcher
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing `typing` slows every start
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 #: A chunk where more than this many tenths of the lines match is searched line by line.
 DENSE_TENTHS = 4
@@ -304,11 +307,15 @@ class _FileWriter:
         if not sel:
             return
         self.selected += len(sel)
+        # No `joined + NL`: that copies every selected byte once more.
         pre = self.prefix[b":"]
         if pre:
-            self.write(pre + (NL + pre).join(sel) + NL)
+            self.write(pre)
+            self.write((NL + pre).join(sel))
+            self.write(NL)
         else:
-            self.write(NL.join(sel) + NL)
+            sel.append(b"")  # gives the last line its newline
+            self.write(NL.join(sel))
 
     # --- general path -----------------------------------------------------------------------
 

@@ -12,12 +12,14 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
 
 from logagent.grep.output import Colors, OutputOptions, Printer, color_wanted
 from logagent.grep.search import NL, Matcher, MatchOptions, PatternError, open_chunks
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing `typing` slows every start
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from logagent.grep.events import EventSink
 
 

@@ -17,13 +17,17 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing `typing` slows every start
 if TYPE_CHECKING:
+    from typing import Any, BinaryIO, NamedTuple
+
     import regex
 
-# `regex` and `subprocess` are imported when first needed: `grep -F` starts faster without them.
+# `regex`, `typing` and `subprocess` are imported when first needed, and the regex analysis
+# below compiles its own helpers lazily: `grep -F` starts faster without them.
 
 NL = b"\n"
 #: Bytes per chunk: big enough that per-chunk overhead vanishes, and kept under glibc's mmap
@@ -49,13 +53,22 @@ class PatternError(ValueError):
     """The pattern cannot be compiled."""
 
 
-class MatchOptions(NamedTuple):
-    """How patterns are interpreted (grep's ``-F``, ``-i``, ``-w``, ``-x``)."""
+if TYPE_CHECKING:
 
-    fixed: bool = False
-    ignore_case: bool = False
-    word: bool = False
-    line: bool = False
+    class MatchOptions(NamedTuple):
+        """How patterns are interpreted (grep's ``-F``, ``-i``, ``-w``, ``-x``)."""
+
+        fixed: bool = False
+        ignore_case: bool = False
+        word: bool = False
+        line: bool = False
+
+else:  # the same tuple, built without `typing`
+
+    class MatchOptions(namedtuple("MatchOptions", "fixed ignore_case word line", defaults=(False,) * 4)):
+        """How patterns are interpreted (grep's ``-F``, ``-i``, ``-w``, ``-x``)."""
+
+        __slots__ = ()
 
 
 def split_patterns(patterns: list[str]) -> list[str]:
@@ -93,8 +106,6 @@ class Matcher:
         self._body = body
         self._flags = options.ignore_case
         self._rx: Any = None
-        if not (options.fixed and not options.word and not options.line):
-            _ = self.regex  # compile now: a bad pattern is an error before any file is read
         if options.fixed and not options.word and not options.line:
             if any(p == b"" for p in bpats):
                 self.match_all = True
@@ -134,6 +145,11 @@ class Matcher:
                 self.exact = self.word_literals = False
         if self.match_all:
             self.literals = None
+        elif self.literals is None or not (self.exact or self.word_literals):
+            # Compile now: a bad pattern is an error before any file is read. Searches that only
+            # find literals skip it (`import regex` costs ~15 ms of start-up): `-F` patterns are
+            # valid by construction, and exact strings were only found if the pattern parsed.
+            _ = self.regex
         self._rare: list[int] | None = None  # per literal, see _rare_byte; set on the first chunk
         # A C-level per-line predicate, for chunks where most lines match (see output.py).
         self.line_filter: Callable[[bytes], object] | None = None
@@ -199,6 +215,8 @@ class Matcher:
             return parts[0] if len(parts) == 1 else _merge_runs(parts)
         if lits is not None:
             hay = chunk.lower() if self.lower_hay else chunk
+            if self.word_literals and len(lits) == 1:
+                return _runs_word_literal(hay, lits[0])
             cand = _candidate_finder(hay, lits)
             if self.word_literals:
                 return _runs_word_literals(chunk, hay, cand, lits)
@@ -344,6 +362,36 @@ def _runs_candidates(
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
+def _runs_word_literal(hay: bytes, lit: bytes) -> list[tuple[int, int]]:
+    # _runs_word_literals for one literal (`grep -w curl`), with no Python call per hit beyond
+    # the C methods. Line bounds come from `hay`: lower-casing keeps every newline in place.
+    find = hay.find
+    rfind = hay.rfind
+    n = len(hay)
+    m = len(lit)
+    word = _WORD_BYTES
+    runs: list[tuple[int, int]] = []
+    app = runs.append
+    rs = re_ = -1
+    p = find(lit)
+    while p >= 0:
+        e = p + m
+        if (p and hay[p - 1] in word) or (e < n and hay[e] in word):
+            p = find(lit, p + 1)
+            continue
+        ls = rfind(NL, 0, p) + 1
+        le = find(NL, e) + 1
+        if ls != re_:
+            if rs >= 0:
+                app((rs, re_))
+            rs = ls
+        re_ = le
+        p = find(lit, le)
+    if rs >= 0:
+        app((rs, re_))
+    return runs
+
+
 def _runs_word_literals(
     chunk: bytes, hay: bytes, cand: Callable[[int], int], lits: list[bytes]
 ) -> list[tuple[int, int]]:
@@ -422,7 +470,8 @@ except ImportError:  # pragma: no cover
 
 
 # An inline flag group turning on case-insensitivity, for all or part of a pattern.
-_INLINE_I = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]")
+# (Pattern text, compiled by `re`'s cache on first use: `-F` never needs it.)
+_INLINE_I = r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]"
 
 
 class _Info:
@@ -519,13 +568,13 @@ def _info_item(op, av) -> _Info:
 # Constructs `regex` reads differently from the stdlib parser used here for the literal analysis
 # (POSIX classes like `[[:digit:]]`, nested sets, property classes, version flags): such
 # patterns get no pre-filter rather than a wrong one.
-_DIFFERS_FROM_RE = re.compile(r"\[[:=.\[]|\\[pPXLNGKm]|\(\?[^)]*V\d|\(\?\|")
+_DIFFERS_FROM_RE = r"\[[:=.\[]|\\[pPXLNGKm]|\(\?[^)]*V\d|\(\?\|"
 
 
 def _parse(pat: str) -> object | None:
     """The stdlib parse tree of ``pat`` (as bytes), or None when it may not mean what `regex`
     means by it."""
-    if _sre_parse is None or _DIFFERS_FROM_RE.search(pat):
+    if _sre_parse is None or re.search(_DIFFERS_FROM_RE, pat):
         return None
     import warnings
 
@@ -547,7 +596,7 @@ def required_literals(patterns: list[str]) -> tuple[list[bytes], bool] | None:
         parsed: Any = _parse(pat)
         if parsed is None:
             return None
-        if parsed.state.flags & _c.SRE_FLAG_IGNORECASE or _INLINE_I.search(pat):
+        if parsed.state.flags & _c.SRE_FLAG_IGNORECASE or re.search(_INLINE_I, pat):
             # Inline flags may turn on case-insensitivity for a part: compare lower-cased.
             icase = True
         info = _info_seq(list(parsed))
@@ -586,7 +635,7 @@ def exact_literals(patterns: list[str]) -> list[bytes] | None:
         parsed: Any = _parse(pat)
         if parsed is None:
             return None
-        if parsed.state.flags & ~(_c.SRE_FLAG_UNICODE) or _INLINE_I.search(pat):
+        if parsed.state.flags & ~(_c.SRE_FLAG_UNICODE) or re.search(_INLINE_I, pat):
             return None
         items = list(parsed)
         if _has_assertion(items):
@@ -626,8 +675,41 @@ def _whole_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield b"".join(pending) + NL
 
 
+_malloc_tuned = False
+
+
+def _tune_malloc() -> None:
+    """Let chunk buffers reuse heap memory instead of being faulted in afresh.
+
+    glibc gives the top of its heap back to the OS once more than 128 KiB of it is free, and
+    the buffers of one chunk (~120 KiB each) freed in turn cross that: every chunk was faulted in
+    page by page again (10,000 page faults over 200 MB, as long as reading the file). Freeing one
+    block above glibc's mmap threshold raises that threshold and the trim threshold with it
+    (its "dynamic mmap threshold"). ``bytes(n)`` is calloc'd: the block is never touched.
+    Harmless with other allocators.
+    """
+    global _malloc_tuned
+    if not _malloc_tuned:
+        _malloc_tuned = True
+        block = bytes(4 << 20)
+        del block
+
+
 def _plain_chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
-    return _whole_lines(iter(lambda: f.read(chunk_bytes), b""))
+    # A block plus the rest of its last line (`readline`, from the reader's buffer): each byte
+    # is copied once after read(). Cutting blocks at their last newline and joining the
+    # remainder to the next block (_whole_lines) copied it twice: a slice, then a join.
+    read = f.read
+    readline = f.readline
+    while True:
+        data = read(chunk_bytes)
+        if not data:
+            return
+        if data[-1] != 10:
+            data += readline()
+            if data[-1] != 10:  # the file's last line has no newline: grep prints one
+                data += NL
+        yield data
 
 
 def _gzip_blocks(f: BinaryIO, first: bytes, chunk_bytes: int) -> Iterator[bytes]:
@@ -696,6 +778,7 @@ def open_chunks(path: str, chunk_bytes: int | None = None) -> Iterator[bytes]:
     The last line gets a newline if it had none (grep prints one too). Raises OSError.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
+    _tune_malloc()
     if path == "-":
         import sys
 
