@@ -1,7 +1,7 @@
 # logagent as a container or a sidecar: reads logs from a shared volume, ships them on.
 #   podman build -t logagent .            (BASE: any Debian-based image with python3 >= 3.11)
 ARG BASE=python:3.11-slim
-FROM ${BASE}
+FROM ${BASE} AS runtime
 
 # PIP_CERT: a CA bundle for pip when the build runs behind an intercepting proxy (not kept).
 ARG PIP_CERT=""
@@ -24,13 +24,20 @@ RUN if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
     mkdir -p /var/lib/logagent /etc/logagent; \
     chown logagent:logagent /var/lib/logagent
 
-# Dependencies first, from pyproject.toml alone: this layer stays cached while only the code changes.
-COPY pyproject.toml README.md /src/
+# The dependency list alone, extracted in a side stage: the layer installing it below stays cached
+# until the list itself changes (not on every edit of pyproject.toml or the code).
+FROM runtime AS requirements
+COPY pyproject.toml /src/
+RUN python3 -c 'import tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb")); print("\n".join(p["project"]["dependencies"] + p["build-system"]["requires"]))' > /requirements.txt
+
+FROM runtime
+ARG PIP_CERT=""
+COPY --from=requirements /requirements.txt /src/requirements.txt
 # hadolint ignore=DL3013
 RUN python3 -m venv /opt/logagent; \
     if [ -n "${PIP_CERT}" ]; then export PIP_CERT; fi; \
-    python3 -c 'import tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb")); print("\n".join(p["project"]["dependencies"] + p["build-system"]["requires"]))' > /src/requirements.txt; \
     /opt/logagent/bin/pip install -r /src/requirements.txt
+COPY pyproject.toml README.md /src/
 COPY logagent /src/logagent
 COPY parsers /src/parsers
 # The package itself: no download (dependencies and build backend are in place).

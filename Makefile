@@ -29,8 +29,10 @@ unit: $(STAMP)
 
 test: system-deps lint unit
 
+# The deployment stage (podman: the image as a sidecar, systemd + Ansible in a container).
 deploy-test: $(STAMP) system-deps
-	$(VENV)/bin/pytest -q -m deploy
+	sh .ci/base-image.sh
+	CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/.ci/containers.conf} $(VENV)/bin/pytest -q -m deploy tests/deploy
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.tail

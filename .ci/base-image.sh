@@ -7,6 +7,24 @@ IMAGE="${BASE_IMAGE:-localhost/debian-bookworm-minbase}"
 CACHE="${LOGAGENT_CI_CACHE:-/var/cache/logagent-ci}"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$(cd "$(dirname "$0")" && pwd)/containers.conf}"
 
+# The container tools themselves (a no-op when present; needs root and apt).
+need=""
+for tool in podman buildah runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || need="$need $tool"
+done
+if [ -n "$need" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing:$need"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $need >/dev/null
+  else
+    echo "missing container tools:$need" >&2
+    exit 1
+  fi
+fi
+
 if podman image exists "$IMAGE"; then
   echo "base image $IMAGE present"
   exit 0
@@ -26,5 +44,5 @@ if [ ! -s "$CACHE/rootfs.tar" ]; then
   mv "$CACHE/rootfs.tar.tmp" "$CACHE/rootfs.tar"
   rm -rf "$root"
 fi
-podman import "$CACHE/rootfs.tar" "$IMAGE" >/dev/null
+podman import -q "$CACHE/rootfs.tar" "$IMAGE" >/dev/null
 echo "base image $IMAGE built"

@@ -28,15 +28,37 @@ HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILD_TIMEOUT = 1500
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The deploy tests take minutes: they run only when asked for (``-m deploy``)."""
+    if "deploy" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="deployment stage: run with -m deploy (make deploy-test)")
+    for item in items:
+        if item.get_closest_marker("deploy") is not None:
+            item.add_marker(skip)
+
+
 def unavailable(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"deploy stage: {reason}")
     pytest.skip(reason)
 
 
+def build_env() -> dict[str, str]:
+    """The environment for podman and builds, without the session's dead-port proxy guards.
+
+    podman passes proxy variables into builds and containers; the guards (tests/conftest.py) are
+    meant for the tests' own clients, not for pip or apt inside an image build.
+    """
+    return {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
+
+
+PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy")
+
+
 def podman(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``podman ARGS``; with ``check`` a failure shows podman's own output."""
-    r = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, env=build_env())
     if check and r.returncode != 0:
         pytest.fail(f"podman {' '.join(args)} -> {r.returncode}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     return r
@@ -67,7 +89,7 @@ def podman_ready() -> None:
     if shutil.which("podman") is None:
         unavailable("podman is not installed")
     os.environ.setdefault("CONTAINERS_CONF", str(REPO / ".ci" / "containers.conf"))
-    r = subprocess.run(["podman", "info"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(["podman", "info"], capture_output=True, text=True, timeout=120, env=build_env())
     if r.returncode != 0:
         unavailable(f"podman does not work here: {r.stderr.strip()[-500:]}")
 
@@ -79,7 +101,7 @@ def base_image(podman_ready: None) -> str:
         capture_output=True,
         text=True,
         timeout=BUILD_TIMEOUT,
-        env={**os.environ, "BASE_IMAGE": BASE_IMAGE},
+        env={**build_env(), "BASE_IMAGE": BASE_IMAGE},
     )
     if r.returncode != 0:
         unavailable(f".ci/base-image.sh failed: {r.stdout[-1000:]}{r.stderr[-2000:]}")
