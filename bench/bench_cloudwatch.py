@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import tempfile
 import threading
@@ -25,8 +24,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.agentrun import (
+    cpu_secs,
+    drop_proxy_env,
+    link_corpus,
+    metric,
+    peak_rss_mib,
+    start_agent,
+    stop_agent,
+    wait_metric,
+)
 from bench.corpus import nginx_corpus
-from bench.tail import cpu_secs, metric, peak_rss_mib, start_agent
 from tests.moto_server import MotoServer
 
 
@@ -98,8 +106,7 @@ def run(lines: int, endpoint_kind: str, per_stream: int = 1) -> dict[str, float]
     env_backup = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        os.environ.pop(var, None)
+    drop_proxy_env()
     moto = MotoServer().start() if endpoint_kind == "moto" else None
     null = NullEndpoint() if endpoint_kind == "null" else None
     url = moto.url if moto else null.url  # type: ignore[union-attr]
@@ -108,25 +115,18 @@ def run(lines: int, endpoint_kind: str, per_stream: int = 1) -> dict[str, float]
             tmp = Path(d)
             (tmp / "logs").mkdir()
             target = tmp / "logs" / "access.log"
-            try:
-                os.link(corpus, target)
-            except OSError:
-                shutil.copy(corpus, target)
+            link_corpus(corpus, target)
             t0 = time.monotonic()
             proc, port = start_agent(write_config(tmp, target, url, per_stream))
             moto_cpu0 = cpu_secs(moto.proc.pid) if moto and moto.proc else 0.0
-            while metric(port, 'logagent_events_sent_total{sink="cw"}') < lines:
-                if proc.poll() is not None:
-                    raise SystemExit("agent exited early")
-                time.sleep(0.1)
+            wait_metric(port, 'logagent_events_sent_total{sink="cw"}', lines, 0.1, proc)
             elapsed = time.monotonic() - t0
             cpu = cpu_secs(proc.pid)
             rss = peak_rss_mib(proc.pid)
             requests = metric(port, 'logagent_sink_request_seconds_count{sink="cw"}')
             retries = metric(port, 'logagent_sink_retries_total{sink="cw"}')
             moto_cpu = cpu_secs(moto.proc.pid) - moto_cpu0 if moto and moto.proc else 0.0
-            proc.terminate()
-            proc.wait(60)
+            stop_agent(proc)
         result = {
             "lines": lines,
             "MiB": size / 2**20,

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.tail import cpu_secs, metric, peak_rss_mib, start_agent
+from bench.agentrun import cpu_secs, metric, peak_rss_mib, print_figures, start_agent, stop_agent
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 
@@ -101,8 +101,7 @@ max_file_bytes = 1073741824
                 jctl_cpu = max(jctl_cpu, cpu_secs(child))
             rss = peak_rss_mib(proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(60)
+            stop_agent(proc)
     return {
         "entries": entries,
         "journal_write_s": write_s,
@@ -123,8 +122,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entries", type=int, default=100_000)
     args = ap.parse_args()
-    for key, value in bench(args.entries).items():
-        print(f"{key:>30}: {value:,.2f}" if isinstance(value, float) else f"{key:>30}: {value:,}")
+    print_figures(bench(args.entries), 30)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import nginx_corpus
+from bench.corpus import line_chunks, nginx_corpus
 from logagent.config.loader import load_config_text
 from logagent.event import Batch
 from logagent.logmetrics.engine import engine_for
@@ -102,27 +102,17 @@ def run_logagent(path: Path, parser_name: str) -> tuple[float, float, float, int
     parse_s = metrics_s = 0.0
     n = 0
     t0 = time.perf_counter()
-    with path.open("rb") as f:
-        rest = b""
-        while True:
-            data = f.read(CHUNK)
-            if not data:
-                break
-            data = rest + data
-            cut = data.rfind(b"\n") + 1
-            rest = data[cut:]
-            lines = data[:cut].decode("utf-8", "replace").split("\n")
-            lines.pop()  # after the last newline
-            batch = Batch("nginx", lines)
-            t1 = time.perf_counter()
-            if parser is not None:
-                batch.records = parser.parse_batch(lines)
-            t2 = time.perf_counter()
-            engine(batch)
-            t3 = time.perf_counter()
-            parse_s += t2 - t1
-            metrics_s += t3 - t2
-            n += len(lines)
+    for lines in line_chunks(path, CHUNK):
+        batch = Batch("nginx", lines)
+        t1 = time.perf_counter()
+        if parser is not None:
+            batch.records = parser.parse_batch(lines)
+        t2 = time.perf_counter()
+        engine(batch)
+        t3 = time.perf_counter()
+        parse_s += t2 - t1
+        metrics_s += t3 - t2
+        n += len(lines)
     total = time.perf_counter() - t0
     text = metrics.exposition().decode().replace("rx_http_", "nginx_http_").replace("mt_http_", "nginx_http_")
     return total, parse_s, metrics_s, n, statuses(text), hist_count(text)

@@ -18,8 +18,6 @@ Also prints a micro-benchmark of the encoder alone (protobuf + snappy of 1 MiB p
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import tempfile
 import threading
 import time
@@ -27,8 +25,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.agentrun import (
+    cpu_secs,
+    drop_proxy_env,
+    link_corpus,
+    metric,
+    peak_rss_mib,
+    start_agent,
+    stop_agent,
+    wait_metric,
+)
 from bench.corpus import nginx_corpus, nginx_lines
-from bench.tail import cpu_secs, metric, peak_rss_mib, start_agent
 
 
 class NullLoki:
@@ -105,8 +112,7 @@ def encoder_microbench(seconds: float = 2.0) -> dict[str, float]:
 def run(lines: int, endpoint_kind: str, encoding: str) -> dict[str, float]:
     corpus = nginx_corpus(lines)
     size = corpus.stat().st_size
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        os.environ.pop(var, None)
+    drop_proxy_env()
     null = fake = None
     if endpoint_kind == "null":
         null = NullLoki()
@@ -121,18 +127,12 @@ def run(lines: int, endpoint_kind: str, encoding: str) -> dict[str, float]:
             tmp = Path(d)
             (tmp / "logs").mkdir()
             target = tmp / "logs" / "access.log"
-            try:
-                os.link(corpus, target)
-            except OSError:
-                shutil.copy(corpus, target)
+            link_corpus(corpus, target)
             t0 = time.monotonic()
             proc, port = start_agent(write_config(tmp, target, url, encoding))
             t_ready = time.monotonic()
             cpu_ready = cpu_secs(proc.pid)
-            while metric(port, 'logagent_events_sent_total{sink="loki"}') < lines:
-                if proc.poll() is not None:
-                    raise SystemExit("agent exited early")
-                time.sleep(0.05)
+            wait_metric(port, 'logagent_events_sent_total{sink="loki"}', lines, 0.05, proc)
             t_end = time.monotonic()
             elapsed = t_end - t0
             cpu = cpu_secs(proc.pid)
@@ -140,8 +140,7 @@ def run(lines: int, endpoint_kind: str, encoding: str) -> dict[str, float]:
             requests = metric(port, 'logagent_sink_request_seconds_count{sink="loki"}')
             retries = metric(port, 'logagent_sink_retries_total{sink="loki"}')
             sent_bytes = metric(port, 'logagent_bytes_sent_total{sink="loki"}')
-            proc.terminate()
-            proc.wait(60)
+            stop_agent(proc)
         result = {
             "lines": lines,
             "MiB": size / 2**20,

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.tail import cpu_secs, metric, peak_rss_mib, start_agent
+from bench.agentrun import cpu_secs, metric, peak_rss_mib, print_figures, start_agent, stop_agent, wait_metric
 
 
 def free_port() -> int:
@@ -63,15 +63,13 @@ max_file_bytes = 1073741824
             t0 = time.monotonic()
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.sendall(data)
-            while metric(http_port, "logagent_events_sent_total") < messages:
-                time.sleep(0.02)
+            wait_metric(http_port, "logagent_events_sent_total", messages, 0.02)
             elapsed = time.monotonic() - t0
             cpu = cpu_secs(proc.pid) - cpu0
             rss = peak_rss_mib(proc.pid)
             malformed = metric(http_port, "logagent_parse_errors_total")
         finally:
-            proc.terminate()
-            proc.wait(60)
+            stop_agent(proc)
     return {
         "messages": messages,
         "MiB_sent": len(data) / 2**20,
@@ -91,8 +89,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=300_000)
     args = ap.parse_args()
-    for key, value in bench(args.messages).items():
-        print(f"{key:>20}: {value:,.2f}" if isinstance(value, float) else f"{key:>20}: {value:,}")
+    print_figures(bench(args.messages), 20)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -65,3 +66,21 @@ def nginx_corpus(lines: int = 1_000_000) -> Path:
                 f.writelines(nginx_lines(min(step, lines - start), seed=start))
         tmp.rename(path)
     return path
+
+
+def line_chunks(path: Path, chunk_bytes: int) -> Iterator[list[str]]:
+    """The lines of ``path`` (without newlines) as the file source reads them: ``chunk_bytes``
+    reads cut at the last newline, decoded (invalid UTF-8 replaced) and split, one list per read.
+    A last line without a newline is not returned."""
+    with path.open("rb") as f:
+        rest = b""
+        while True:
+            data = f.read(chunk_bytes)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            lines = data[:cut].decode("utf-8", "replace").split("\n")
+            lines.pop()  # after the last newline
+            yield lines

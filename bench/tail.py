@@ -8,57 +8,15 @@ real subprocess pinned to one core (taskset when available).
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from bench.agentrun import cpu_secs, link_corpus, peak_rss_mib, start_agent, stop_agent, wait_metric
+
+# bench.bench_patterns imports cpu_secs, metric, start_agent (and write_config) from here.
+from bench.agentrun import metric as metric
 from bench.corpus import nginx_corpus
-
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_secs(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
-
-
-def peak_rss_mib(pid: int) -> float:
-    m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-    return int(m.group(1)) / 1024 if m else 0.0
-
-
-def metric(port: int, name: str) -> float:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    total = 0.0
-    for line in body.splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def start_agent(config: Path) -> tuple[subprocess.Popen[bytes], int]:
-    cmd = [sys.executable, "-m", "logagent", "run", "--config", str(config)]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", "0", *cmd]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    assert proc.stderr is not None
-    port = 0
-    for raw in proc.stderr:
-        line = raw.decode()
-        m = re.search(r"on http://[^:]+:(\d+)\.", line)
-        if m:
-            port = int(m.group(1))
-        if "Agent started" in line:
-            break
-    else:
-        raise SystemExit("agent did not start")
-    return proc, port
 
 
 def write_config(tmp: Path, include: str, extra: str = "") -> Path:
@@ -88,21 +46,16 @@ def bench_throughput(lines: int) -> dict[str, float]:
         tmp = Path(d)
         (tmp / "logs").mkdir()
         target = tmp / "logs" / "access.log"
-        try:
-            os.link(corpus, target)
-        except OSError:
-            shutil.copy(corpus, target)
+        link_corpus(corpus, target)
         cfg = write_config(tmp, str(target))
         t0 = time.monotonic()
         proc, port = start_agent(cfg)
         cpu0 = cpu_secs(proc.pid)
-        while metric(port, "logagent_events_sent_total") < lines:
-            time.sleep(0.05)
+        wait_metric(port, "logagent_events_sent_total", lines, 0.05)
         elapsed = time.monotonic() - t0
         cpu = cpu_secs(proc.pid)
         rss = peak_rss_mib(proc.pid)
-        proc.terminate()
-        proc.wait(60)
+        stop_agent(proc)
     return {
         "lines": lines,
         "MiB": size / 2**20,
@@ -125,15 +78,13 @@ def bench_idle(files: int, secs: float) -> dict[str, float]:
             (logs / f"f{i:04d}.log").write_text(f"file {i} first line\n")
         cfg = write_config(tmp, f"{logs}/*.log")
         proc, port = start_agent(cfg)
-        while metric(port, "logagent_events_sent_total") < files:
-            time.sleep(0.1)
+        wait_metric(port, "logagent_events_sent_total", files, 0.1)
         time.sleep(1.0)  # settle
         c0, t0 = cpu_secs(proc.pid), time.monotonic()
         time.sleep(secs)
         c1, t1 = cpu_secs(proc.pid), time.monotonic()
         rss = peak_rss_mib(proc.pid)
-        proc.terminate()
-        proc.wait(60)
+        stop_agent(proc)
     return {
         "files": files,
         "idle_secs": t1 - t0,

@@ -1,4 +1,5 @@
-"""Run the real agent as a subprocess (for restart, SIGKILL, SIGHUP and shutdown tests)."""
+"""Run the real agent as a subprocess (for restart, SIGKILL, SIGHUP and shutdown tests), read what its
+file sink wrote, and poll for a condition with a deadline."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -124,3 +126,12 @@ def read_events(out_dir: Path) -> list[dict]:
                 if line:
                     events.append(orjson.loads(line))
     return events
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll ``cond`` (blocking, every 50 ms) until true, or fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)

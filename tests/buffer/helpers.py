@@ -52,15 +52,6 @@ def file_offsets(data_dir: Path, source: str) -> dict[str, int]:
     }
 
 
-def wait_for(cond: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll ``cond`` (blocking) until true, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met within {timeout}s")
-        time.sleep(0.05)
-
-
 def down_sink_dir(path: Path) -> Path:
     """A file sink directory whose output file is /dev/full: every write fails (ENOSPC), even as root."""
     path.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.agentproc import AgentProcess
+from tests.agentproc import AgentProcess, wait_for
 from tests.buffer.helpers import (
     assert_no_loss_in_order,
     down_sink_dir,
@@ -15,7 +15,6 @@ from tests.buffer.helpers import (
     line_numbers,
     metric_value,
     read_events,
-    wait_for,
 )
 
 

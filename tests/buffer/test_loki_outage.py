@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.agentproc import AgentProcess
-from tests.buffer.helpers import file_offsets, line_numbers, metric_value, read_events, wait_for
+from tests.agentproc import AgentProcess, wait_for
+from tests.buffer.helpers import file_offsets, line_numbers, metric_value, read_events
 
 receiver = pytest.importorskip("tests.sinks.loki.receiver", reason="the Loki sink's fake receiver is absent")
 

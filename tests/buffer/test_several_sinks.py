@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.agentproc import AgentProcess
+from tests.agentproc import AgentProcess, wait_for
 from tests.buffer.helpers import (
     assert_no_loss_in_order,
     down_sink_dir,
@@ -23,7 +23,6 @@ from tests.buffer.helpers import (
     line_numbers,
     metric_value,
     read_events,
-    wait_for,
 )
 
 TOTAL = 6_000

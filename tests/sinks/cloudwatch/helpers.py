@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,14 @@ from logagent.sinks.cloudwatch.sink import CloudWatchSink, make_client
 from tests.moto_server import REGION
 
 PUT_TARGET = "Logs_20140328.PutLogEvents"
+
+
+async def until(cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll ``cond`` on the event loop every 20 ms until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
 
 
 def sink_config(endpoint: str, **overrides: Any) -> CloudWatchSinkConfig:

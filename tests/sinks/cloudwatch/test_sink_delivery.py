@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from logagent.buffer import MemoryBuffer
@@ -23,6 +22,7 @@ from tests.sinks.cloudwatch.helpers import (
     get_all_events,
     run_sink,
     sink_config,
+    until,
 )
 
 
@@ -143,13 +143,6 @@ async def test_a_slow_endpoint_never_blocks_the_event_loop(moto: MotoServer, dat
     assert max(gaps) < 0.4
 
 
-async def _until(cond: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_full_batch_is_sent_without_waiting_for_the_timeout(moto: MotoServer, data_dir: Path) -> None:
     sink, metrics, rec = build_sink(moto.url, data_dir, batch={"max_events": 100, "timeout_secs": 3600})
     acks = Acks()
@@ -158,7 +151,7 @@ async def test_a_full_batch_is_sent_without_waiting_for_the_timeout(moto: MotoSe
     for b in range(3):
         await buf.put(acks.attach(Batch("app", [f"{b}-{i}" for i in range(50)]), b))
     # 150 events: one request of 100 goes at once; the last 50 wait for more or for the timeout.
-    await _until(lambda: acks.commits[-1:] == [1])
+    await until(lambda: acks.commits[-1:] == [1])
     assert [len(p["logEvents"]) for p in rec.puts[1:]] == [100]
     await buf.close()
     await asyncio.wait_for(task, 20)
@@ -171,7 +164,7 @@ async def test_a_partial_batch_is_sent_when_the_timeout_expires(moto: MotoServer
     buf = MemoryBuffer("cw", metrics)
     task = asyncio.create_task(sink.run(buf))
     await buf.put(acks.attach(Batch("app", ["lonely"]), 0))
-    await _until(lambda: acks.commits == [0])  # the buffer is still open
+    await until(lambda: acks.commits == [0])  # the buffer is still open
     assert [e["message"] for e in get_all_events(moto.client("logs"), "/test/app", "stream-app")] == [
         "lonely"
     ]

@@ -4,8 +4,6 @@ invalid requests are dead-lettered and counted, never retried; missing resources
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -15,16 +13,9 @@ from logagent.metrics import AgentMetrics
 from logagent.sinks.cloudwatch.sink import CloudWatchSink
 from tests.moto_server import MotoServer, free_port
 from tests.sinks.cloudwatch.faultproxy import FaultProxy
-from tests.sinks.cloudwatch.helpers import Acks, build_sink, counter, get_all_events, run_sink
+from tests.sinks.cloudwatch.helpers import Acks, build_sink, counter, get_all_events, run_sink, until
 
 GROUP, STREAM = "/test/app", "stream-app"
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 def start_sink(sink: CloudWatchSink, batches: list[Batch], metrics: AgentMetrics) -> asyncio.Task[None]:
@@ -47,7 +38,7 @@ async def test_throttling_is_retried_and_nothing_acked_until_delivered(
         sink, metrics, _ = build_sink(proxy.url, data_dir)
         acks = Acks()
         task = start_sink(sink, [acks.attach(Batch("app", ["a", "b"]), 0)], metrics)
-        await wait_for(lambda: retries(metrics) >= 3)
+        await until(lambda: retries(metrics) >= 3)
         assert acks.commits == []
         assert counter(metrics, "logagent_sink_up", sink="cw") == 0
         assert counter(metrics, "logagent_sink_errors_total", sink="cw", reason="throttled") >= 3
@@ -83,7 +74,7 @@ async def test_connection_refused_then_endpoint_up_loses_nothing(moto: MotoServe
     acks = Acks()
     batches = [acks.attach(Batch("app", [f"{b}-{i}" for i in range(100)]), b) for b in range(3)]
     task = start_sink(sink, batches, metrics)
-    await wait_for(lambda: retries(metrics) >= 2)
+    await until(lambda: retries(metrics) >= 2)
     assert counter(metrics, "logagent_sink_errors_total", sink="cw", reason="connection") >= 2
     assert acks.commits == [] and counter(metrics, "logagent_sink_up", sink="cw") == 0
     with FaultProxy(moto.url, port=port):
@@ -98,7 +89,7 @@ async def test_bad_credentials_are_retried_with_nothing_acked(moto: MotoServer, 
         sink, metrics, _ = build_sink(proxy.url, data_dir)
         acks = Acks()
         task = start_sink(sink, [acks.attach(Batch("app", ["x"]), 0)], metrics)
-        await wait_for(lambda: retries(metrics) >= 2)
+        await until(lambda: retries(metrics) >= 2)
         assert acks.commits == []
         assert counter(metrics, "logagent_sink_errors_total", sink="cw", reason="auth") >= 2
         proxy.clear()
@@ -132,7 +123,7 @@ async def test_without_create_missing_the_sink_waits_for_the_stream(moto: MotoSe
     sink, metrics, _ = build_sink(moto.url, data_dir, create_missing=False)
     acks = Acks()
     task = start_sink(sink, [acks.attach(Batch("app", ["x"]), 0)], metrics)
-    await wait_for(lambda: retries(metrics) >= 2)
+    await until(lambda: retries(metrics) >= 2)
     assert acks.commits == []
     client = moto.client("logs")
     assert client.describe_log_groups()["logGroups"] == []  # the sink created nothing

@@ -4,19 +4,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.agentproc import AgentProcess
+from tests.agentproc import AgentProcess, wait_for
 from tests.sinks.loki.receiver import ThreadedReceiver
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def write_config(tmp_path: Path, log: Path, url: str) -> Path:
