@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit deploy-test bench system-deps clean
+.PHONY: install run test lint typecheck unit deploy-test bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not deploy"
 
-test: system-deps lint unit
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy logagent parsers
+
+test: system-deps lint typecheck unit
 
 # The deployment stage (podman: the image as a sidecar, systemd + Ansible in a container).
 deploy-test: $(STAMP) system-deps

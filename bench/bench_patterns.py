@@ -7,9 +7,9 @@ then what ``patterns = true`` costs the agent.
 2. The loghub mix: the 16 loghub 2k samples' parsed messages (32,000 lines), same comparison.
 3. The hook in process: per line, what the pipeline hook costs beside parsing (``auto``) and
    NDJSON encoding of the same batches (CPU time; steadier than whole-agent runs on a busy box).
-4. Agent: ``bench/tail.py``'s run (file source with ``parser = "auto"`` -> file sink), once
-   without and once with ``patterns = true``; the agent's CPU seconds for the corpus and the
-   share mining adds.
+4. Agent: ``bench/tail.py``'s run (file source with ``parser = "auto"`` -> file sink): without
+   patterns, with ``patterns = true`` (``template_id`` only, the default), and with
+   ``template_field = true`` too; the agent's CPU seconds for the corpus and the share mining adds.
 
 Run: ``.venv/bin/python -m bench.bench_patterns [--lines N] [--agent-lines N] [--skip-agent]``.
 """
@@ -172,8 +172,8 @@ def main() -> None:
         f"{args.agent_lines / cpu0:,.0f} lines/CPU-s"
     )
     for label, extra in (
-        ("with patterns", "patterns = true"),
-        ("template_id only", "[sources.bench.patterns]\ntemplate_field = false"),
+        ("patterns = true", "patterns = true"),
+        ("+ template text", "[sources.bench.patterns]\ntemplate_field = true"),
     ):
         wall1, cpu1 = agent_cpu(corpus, args.agent_lines, extra)
         print(

@@ -12,6 +12,7 @@ than silently re-reading (or skipping) every log.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import os
 import time
@@ -97,7 +98,8 @@ class CheckpointStore:
         if entry is not None and entry.get("updated", 0) < time.time() - older_than_secs:
             self.set(key, entry.get("value"))
 
-    def prune(self, older_than_secs: float, prefix: str = "", keep: set[str] | None = None) -> int:
+    # `builtins.set`: inside this class body plain `set` names the method above.
+    def prune(self, older_than_secs: float, prefix: str = "", keep: builtins.set[str] | None = None) -> int:
         """Forget entries under ``prefix`` not set for ``older_than_secs``; returns how many."""
         limit = time.time() - older_than_secs
         keep = keep or set()

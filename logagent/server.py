@@ -42,9 +42,11 @@ class HttpServer:
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         # Port 0 means "any": report the one chosen.
+        # The site's server is a loop server (`loop.create_server`): typed AbstractServer, which
+        # declares no `.sockets`, though every event loop's server has it.
         server = site._server
-        if server is not None and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
+        if server is not None and server.sockets:  # type: ignore[attr-defined]
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         log.info("Serving /metrics, /health and /ready on http://%s:%d.", self.host, self.port)
 
     async def stop(self) -> None:

@@ -97,6 +97,7 @@ class AwsAlbParser(LineParser):
         tokens = [q if q is not None and b == "" else b for q, b in _TOKEN.findall(line)]
         if len(tokens) < 12:
             return None
+        names: tuple[str, ...]  # ALB and classic ELB logs have different field counts
         if tokens[0] in _ALB_TYPES:
             names = ALB_FIELDS
         elif tokens[0][:4].isdigit() and "T" in tokens[0]:

@@ -104,11 +104,11 @@ class KernelParser(LineParser):
             if ts is not None:
                 rec = Record(ts_ns=ts, level=normalise_level(m.group(2)), fields={"facility": m.group(1)})
                 return self._body(rec, m.group(4))
-        rec = self.syslog.match(line)
-        if rec is None:
+        srec = self.syslog.match(line)
+        if srec is None:
             if _PSTORE_HEADER.fullmatch(line):
                 return Record(message=line, fields={"pstore_header": True})
             return None
-        if rec.fields.get("app") == "kernel":
-            return self._body(rec, rec.message or "")
-        return rec
+        if srec.fields.get("app") == "kernel":
+            return self._body(srec, srec.message or "")
+        return srec

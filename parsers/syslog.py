@@ -147,6 +147,7 @@ class SyslogParser(LineParser):
         level = None
         if g[0] is not None:
             level = pri_fields(int(g[0]), fields)
+        ts: int | None
         try:
             if g[1] is not None:
                 ts = self._classic_ts(g[1], g[2], g[3], g[4], g[5], g[6], g[7])

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -463,7 +463,7 @@ class TimestampParser:
             unit = {"unix": NS, "unix_ms": 1_000_000, "unix_us": 1000, "unix_ns": 1}.get(fmt)
             if unit is None:
                 raise ValueError(f"unknown timestamp format {fmt!r} (one of {', '.join(NAMED_FORMATS)})")
-            self._candidates = [lambda t, u=unit: parse_unix(t, u)]
+            self._candidates = [partial(parse_unix, unit=unit)]
         elif "%" in fmt:
             self._candidates = [StrptimeFormat(fmt, self.zone, self.now).parse]
         else:

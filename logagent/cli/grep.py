@@ -67,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--until", default=None, help="RFC 3339 time or relative (15m, 2h, 3d)")
     g.add_argument("--json", action="store_true", help="print each selected line as a JSON event")
     g.add_argument("--count-by", default=None, metavar="FIELD", help="counts per value")
+    g.add_argument("--patterns", action="store_true", help="counts per log template (logagent patterns)")
     g.add_argument(
         "--histogram", nargs="?", const="auto", default=None, metavar="BUCKET", help="bar chart over time"
     )
@@ -102,6 +103,13 @@ def err(msg: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from logagent.grep.run import GrepError, run
+
+    if args.patterns:  # --patterns: templates (logagent.patterns) take --count-by's place
+        from logagent.patterns.grep import enable
+
+        if problem := enable(args):
+            err(problem)
+            return 2
 
     try:
         return run(args)

@@ -17,6 +17,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from logagent.patterns.miner import Cluster, Miner, MinerOptions
+
 HELP = "mine log templates (Drain-like) from files or stdin: counts per template, or per-line JSON"
 
 BATCH_LINES = 4096
@@ -57,58 +59,66 @@ def _streams(files: list[str] | list[Path]) -> Iterator[BinaryIO]:
             yield f
 
 
-def mine_files(files: list[str] | list[Path], parser_name: str | None) -> list[dict[str, Any]]:
-    """Mine every line of ``files``; one dict per line (``template_id``, ``template``, ``line``)."""
+#: The CLI mines one-off inputs: a far higher cap than an agent source's default.
+CLI_MAX_TEMPLATES = 100_000
+
+
+def _mine(
+    files: list[str] | list[Path], parser_name: str | None, keep: bool
+) -> tuple[Miner, list[str], list[Cluster], int]:
+    """Mine every line; with ``keep``, also each line and its cluster (for per-line output)."""
     from logagent.patterns.hook import messages_of
-    from logagent.patterns.miner import Miner
 
     parser = None
     if parser_name:
         from parsers.registry import get_parser
 
         parser = get_parser(parser_name)
-    miner = Miner()
+    miner = Miner(MinerOptions(max_templates=CLI_MAX_TEMPLATES))
     lines: list[str] = []
-    clusters = []
+    clusters: list[Cluster] = []
+    total = 0
     for stream in _streams(files):
         for batch in _batches(stream):
             records = parser.parse_batch(batch) if parser is not None else None
-            lines.extend(batch)
-            clusters.extend(miner.add_batch(messages_of(batch, records)))
-    clusters = [c.resolve() for c in clusters]
+            mined = miner.add_batch(messages_of(batch, records))
+            total += len(batch)
+            if keep:
+                lines.extend(batch)
+                clusters.extend(mined)
+    return miner, lines, clusters, total
+
+
+def mine_files(files: list[str] | list[Path], parser_name: str | None) -> list[dict[str, Any]]:
+    """Mine every line of ``files``; one dict per line (``template_id``, ``template``, ``line``).
+
+    A line's template is its template once every line is mined (merged templates resolved).
+    """
+    _miner, lines, clusters, _total = _mine(files, parser_name, keep=True)
     return [
         {"template_id": c.id, "template": c.template, "line": line}
-        for c, line in zip(clusters, lines, strict=True)
+        for c, line in zip((c.resolve() for c in clusters), lines, strict=True)
     ]
 
 
 def main(args: argparse.Namespace) -> int:
     from parsers.registry import DuplicateParser, ParserNotFound
 
+    out = sys.stdout.buffer
     try:
-        rows = mine_files(args.files, args.parser)
+        if args.json:
+            rows = mine_files(args.files, args.parser)
+            opt = orjson.OPT_APPEND_NEWLINE
+            for i in range(0, len(rows), BATCH_LINES):
+                out.write(b"".join(orjson.dumps(r, option=opt) for r in rows[i : i + BATCH_LINES]))
+            return 0
+        miner, _lines, _clusters, total = _mine(args.files, args.parser, keep=False)
     except (ParserNotFound, DuplicateParser) as exc:
         print(f"logagent: {exc}", file=sys.stderr)
         return 2
-    out = sys.stdout.buffer
-    if args.json:
-        opt = orjson.OPT_APPEND_NEWLINE
-        out.write(b"".join(orjson.dumps(r, option=opt) for r in rows))
-        return 0
-    counts: dict[str, list[Any]] = {}
-    for r in rows:
-        entry = counts.get(r["template_id"])
-        if entry is None:
-            counts[r["template_id"]] = [1, r["template"]]
-        else:
-            entry[0] += 1
-    ordered = sorted(counts.items(), key=lambda kv: -kv[1][0])
-    if args.top is not None:
-        ordered = ordered[: args.top]
-    total = len(rows)
-    lines = [f"{'COUNT':>9}  {'SHARE':>6}  {'ID':<12}  TEMPLATE"]
-    for tid, (n, text) in ordered:
-        lines.append(f"{n:>9}  {100 * n / total:5.1f}%  {tid:<12}  {text}")
-    lines.append(f"{len(counts)} templates, {total} lines")
-    out.write(("\n".join(lines) + "\n").encode())
+    rows_out = [f"{'COUNT':>9}  {'SHARE':>6}  {'ID':<12}  TEMPLATE"]
+    for c in miner.top(args.top):
+        rows_out.append(f"{c.count:>9}  {100 * c.count / total:5.1f}%  {c.id:<12}  {c.template}")
+    rows_out.append(f"{len(miner.clusters)} templates, {total} lines")
+    out.write(("\n".join(rows_out) + "\n").encode())
     return 0

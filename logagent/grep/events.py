@@ -69,7 +69,8 @@ class EventSink:
         self.quiet = quiet
         self.max_count = max_count
         self.json = json
-        self.count_by = CountBy(count_by) if count_by else None
+        # count_by: a field name, or an aggregation with CountBy's add/render (grep --patterns).
+        self.count_by = (CountBy(count_by) if isinstance(count_by, str) else count_by) if count_by else None
         self.histogram = Histogram(histogram) if histogram else None
         self.selected = 0
         self.stopped = False

@@ -363,7 +363,7 @@ class _FileWriter:
         find = chunk.find
         off = self.next_off
         n = len(chunk)
-        lines = []
+        lines: list[bytes] = []
         num = self.last_printed + 1
         while num + len(lines) <= upto and off < n:
             end = find(NL, off) + 1

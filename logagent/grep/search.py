@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing `typing` slows every start
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, NamedTuple
+    from typing import IO, Any, BinaryIO, NamedTuple
 
     import regex
 
@@ -140,6 +140,8 @@ class Matcher:
             # Literals sharing a long prefix (`" 500 `, `" 502 `): one pass for the prefix, then
             # the regex checks each candidate line, beats one pass per literal.
             lcp = os.path.commonprefix(self.literals)  # noqa: RUF071 (bytes, not paths)
+            # Typeshed says `bytes | ''` (the empty-list case): the list has >1 bytes items here.
+            assert isinstance(lcp, bytes)
             if len(lcp) >= _MIN_SHARED_PREFIX:
                 self.literals = [lcp]
                 self.exact = self.word_literals = False
@@ -463,8 +465,9 @@ def _runs_regex(chunk: bytes, search: Callable[..., regex.Match[bytes] | None]) 
 # --- required literals of a regex ------------------------------------------------------------
 
 try:  # the parser of the stdlib `re` (Python 3.11+); a pattern it rejects just gets no pre-filter
-    from re import _constants as _c
-    from re import _parser as _sre_parse
+    # Private CPython modules: typeshed has no stubs for them, hence the ignores.
+    from re import _constants as _c  # type: ignore[attr-defined]
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
     _sre_parse = None
 
@@ -695,7 +698,7 @@ def _tune_malloc() -> None:
         del block
 
 
-def _plain_chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+def _plain_chunks(f: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
     # A block plus the rest of its last line (`readline`, from the reader's buffer): each byte
     # is copied once after read(). Cutting blocks at their last newline and joining the
     # remainder to the next block (_whole_lines) copied it twice: a slice, then a join.

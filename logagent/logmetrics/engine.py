@@ -241,9 +241,10 @@ class MetricState:
         self.label_names = tuple(mdef.labels)
         self.label_fields = tuple(mdef.labels.values())
         self.conditions = [RowFilter(c) for c in mdef.conditions]
-        self.search = re.compile(mdef.match).search if mdef.match is not None else None
+        pattern = re.compile(mdef.match) if mdef.match is not None else None
+        self.search = pattern.search if pattern is not None else None
         self.bounds = mdef.bucket_bounds
-        self.group_names = tuple(self.search.__self__.groupindex) if self.search is not None else ()
+        self.group_names = tuple(pattern.groupindex) if pattern is not None else ()
         used = {
             *self.label_fields,
             *(f.field for f in self.conditions),
@@ -410,10 +411,10 @@ class MetricState:
             total = sum(floats)
             if kind == "counter":
                 return {(): total}
-            acc = [0] * (len(self.bounds) + 1) + [total]
+            hist = [0] * (len(self.bounds) + 1) + [total]
             for i, c in Counter(map(partial(bisect_left, self.bounds), floats)).items():
-                acc[i] = c
-            return {(): acc}
+                hist[i] = c
+            return {(): hist}
         out: dict[Any, Any] = {}
         if kind == "counter":
             for key, x in zip(keys, floats, strict=True):
@@ -443,7 +444,8 @@ class MetricState:
         # Raw keys like (200,) and ("200",) name the same series: convert, then merge.
         for raw, delta in agg.items():
             key = tuple(map(text, raw))
-            cur = series.get(key)
+            # Any: a counter's or gauge's float, or a histogram's bucket list, by `kind`.
+            cur: Any = series.get(key)
             if cur is None:
                 if len(series) >= cap:
                     self.dropped += 1

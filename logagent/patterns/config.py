@@ -36,8 +36,9 @@ class PatternsConfig(BaseModel):
     mask: list[str] = Field(default_factory=lambda: list(KINDS))
     #: A word holding a digit is a variable.
     digit_tokens: bool = True
-    #: Also set the ``template`` field (the text), not only ``template_id``.
-    template_field: bool = True
+    #: Also set the ``template`` field (the text), not only ``template_id``. Off by default: the
+    #: text is often as long as the line, and shipping it costs more than mining (see docs).
+    template_field: bool = False
     #: Templates exported per source as ``logagent_pattern_top_lines``.
     top_metrics: int = Field(default=20, ge=0, le=1000)
     #: Keep the templates under data_dir/patterns/ so they survive restarts.

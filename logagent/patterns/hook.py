@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from operator import attrgetter, setitem
 from pathlib import Path
@@ -39,10 +39,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MESSAGE = attrgetter("message")
+_FIELDS = attrgetter("fields")
 _ID = attrgetter("id")
 _TEMPLATE = attrgetter("template")
 #: Consume an iterator in C.
-_drain = deque(maxlen=0).extend
+_drain: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
 
 #: Seconds between refreshes of the gauges and saves of the store.
 REFRESH_SECS = 1.0
@@ -81,6 +82,7 @@ class SourceMiner:
         self.dirty = False
         self.evicted_seen = 0
         self.scheduled = False
+        self.closed = False
         self.next_save = time.monotonic() + SAVE_SECS
         self.lock = threading.Lock()
 
@@ -92,7 +94,7 @@ class SourceMiner:
             clusters = miner.add_batch(messages_of(batch.lines, records))
             new = miner.created - created
         if records is not None:
-            targets = [r.fields for r in records]
+            targets = list(map(_FIELDS, records))
         else:
             if batch.fields is None:
                 batch.fields = [{} for _ in batch.lines]
@@ -118,6 +120,8 @@ class SourceMiner:
     def tick(self) -> None:
         """Refresh the gauges; save the store when templates changed and SAVE_SECS passed."""
         self.scheduled = False
+        if self.closed:
+            return
         self.refresh()
         now = time.monotonic()
         if self.dirty and now >= self.next_save:
@@ -145,6 +149,15 @@ class SourceMiner:
             except KeyError:
                 pass
         self.exported = ids
+
+    def close(self) -> None:
+        """Mining stops here (reload): save, and take this source's series off /metrics."""
+        self.closed = True
+        self.save()
+        self.metrics.pattern_templates.remove(self.name)
+        for tid in self.exported:
+            self.metrics.pattern_top_lines.remove(self.name, tid)
+        self.exported = set()
 
     def save(self) -> None:
         if self.path is None:
@@ -198,7 +211,7 @@ class PatternEngine:
                 wanted[name] = cfg
         for name in list(self.sources):
             if name not in wanted or self.sources[name].cfg != wanted[name]:
-                self.sources.pop(name).save()
+                self.sources.pop(name).close()
         for name, cfg in wanted.items():
             if name not in self.sources:
                 self.sources[name] = SourceMiner(name, cfg, self.metrics, data_dir)
@@ -211,6 +224,7 @@ class PatternEngine:
             except Exception:
                 # A miner bug must not cost lines: the batch goes on without template fields.
                 log.exception("Template mining failed on a batch of %s; shipped without templates.", sm.name)
+                self.metrics.source_errors.labels(sm.name, "patterns").inc()
 
     def save_all(self) -> None:
         for sm in list(self.sources.values()):
@@ -234,8 +248,14 @@ def engine_for(metrics: AgentMetrics) -> PatternEngine:
         # The final state on a clean exit; a crash loses at most SAVE_SECS of counts, never ids.
         # (A weak reference: the exit hook must not keep an agent's engine and metrics alive.)
         ref = weakref.ref(engine)
-        atexit.register(lambda: (e := ref()) is not None and e.save_all())
+        atexit.register(_save_at_exit, ref)
     return engine
+
+
+def _save_at_exit(ref: weakref.ref[PatternEngine]) -> None:
+    engine = ref()
+    if engine is not None:
+        engine.save_all()
 
 
 def batch_hook(config: Config, metrics: AgentMetrics) -> PatternEngine | None:

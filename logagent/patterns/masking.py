@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 WILDCARD = "<*>"
 W = WILDCARD
@@ -129,7 +130,7 @@ class Masker:
             except ValueError:
                 pass
         if self._special and not self._special.isdisjoint(out):
-            out = self._spans(out)
+            return self._spans(cast("list[str]", out))
         return out  # type: ignore[return-value]
 
     def _spans(self, toks: list[str]) -> list[str]:

@@ -2,10 +2,11 @@
 
 A message is masked (:mod:`logagent.patterns.masking`), split into tokens, and routed by its
 token count and first tokens to a small group of clusters; it joins the most similar cluster
-when the share of equal constant tokens reaches ``similarity``, else it starts a new cluster.
-Joining turns the positions where the message differs into wildcards, so a template only ever
-gets more general and a line that matched a cluster keeps matching it: that is what makes the
-exact-message cache and stable ids sound.
+when the share of matching tokens reaches ``similarity``, else it starts a new cluster, which
+may then merge with siblings that show a variable position (``distinct``). Joining turns the
+positions where the message differs into wildcards, so a template only ever gets more general
+and a line that matched a cluster keeps matching it: that is what makes the caches (by message
+shape, by masked tokens) and stable ids sound.
 
 A cluster's id is derived from the template it was created with (a short hash), so the same
 first line gives the same id on every host and after a restart; the store
@@ -15,11 +16,12 @@ first line gives the same id on every host and after a restart; the store
 from __future__ import annotations
 
 import hashlib
+import heapq
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from logagent.patterns.masking import KINDS, WILDCARD, Masker, Masking
 
@@ -52,8 +54,10 @@ class MinerOptions:
     depth: int = 2
     max_templates: int = 5000
     masking: Masking = field(default_factory=Masking)
-    #: Size of the cache of masked token lists already mined (0 disables it).
+    #: Entries of the caches of masked token lists and squeezed shapes already mined.
     cache_size: int = 20_000
+    #: Entries of the cache of message shapes (hashes; 0 disables the shape path).
+    shape_cache: int = 100_000
 
 
 class Cluster:
@@ -108,6 +112,10 @@ class Cluster:
         }
 
 
+def _top_key(c: Cluster) -> tuple[int, float, str]:
+    return (-c.count, c.first_seen, c.id)
+
+
 def _route(token: str) -> str:
     """A token as a routing key: ``<*>`` when it holds a variable or is a dotted name.
 
@@ -146,11 +154,14 @@ class Miner:
         #: Masked tokens -> the cluster they joined (bounded: cleared when full).
         self._seen: dict[tuple[str, ...], Cluster] = {}
         #: Message shapes (see :func:`shape`) -> the cluster they joined (bounded likewise).
-        self._shapes: dict[bytes, Cluster] = {}
+        #: Keyed by the shape's 64-bit hash, not the shape: 8 bytes instead of a line's length.
+        self._shapes: dict[int, Cluster] = {}
         self._squeezed: dict[bytes, Cluster] = {}
         self.evicted = 0
+        #: Lines that started a template of their own (not merged at once into an older one).
         self.created = 0
         self.merged = 0
+        self._seq = 0
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -184,17 +195,20 @@ class Miner:
         n = len(messages)
         shapes = self._shapes
         keys: list[bytes] | None = None
+        hashes: list[int] = []
         found: list[Cluster | None]
-        if self.options.masking.digit_tokens and self.options.cache_size:
+        if self.options.masking.digit_tokens and self.options.shape_cache:
             keys = shape("\n".join(messages)).split(b"\n")
             if len(keys) != n:  # a message with a newline in it: one shape each
                 keys = [shape(m) for m in messages]
-            found = list(map(shapes.get, keys))
+            hashes = list(map(hash, keys))
+            found = list(map(shapes.get, hashes))
         else:
             found = [None] * n
         if n - found.count(None):
-            counts = Counter(found)
-            counts.pop(None, None)
+            counted = Counter(found)
+            counted.pop(None, None)
+            counts = cast("Counter[Cluster]", counted)
             stale = [c for c in counts if c.merged_into is not None or not c.alive]
             if stale:
                 gone = set(stale)
@@ -207,11 +221,16 @@ class Miner:
                 c.last_seen = now
                 move(c.id)
         if None in found:
-            self._mine_missing(messages, found, keys, now)
+            self._mine_missing(messages, found, keys, hashes, now)
         return found  # type: ignore[return-value]
 
     def _mine_missing(
-        self, messages: Sequence[str], found: list[Cluster | None], keys: list[bytes] | None, now: float
+        self,
+        messages: Sequence[str],
+        found: list[Cluster | None],
+        keys: list[bytes] | None,
+        hashes: list[int],
+        now: float,
     ) -> None:
         """Mine the lines whose shape was not known (``None`` in ``found``), in order."""
         tokenize = self.tokenize
@@ -219,19 +238,21 @@ class Miner:
         shapes = self._shapes
         squeezed_shapes = self._squeezed
         limit = self.options.cache_size
-        i = -1
-        index = found.index
-        while True:
-            try:
-                i = index(None, i + 1)
-            except ValueError:
-                return
+        shape_limit = self.options.shape_cache
+        missing = [i for i, c in enumerate(found) if c is None]
+        squeezed_all: list[bytes] = []
+        if keys is not None:
+            # Masking reads the squeezed shape (no digit value or run length matters), and
+            # squeezed shapes repeat far more than messages. Squeezed in one go for the batch.
+            picked = [keys[i] for i in missing]
+            squeezed_all = squeeze(b"\n".join(picked)).split(b"\n")
+            if len(squeezed_all) != len(picked):  # a newline inside a message
+                squeezed_all = [squeeze(k) for k in picked]
+        for j, i in enumerate(missing):
             c: Cluster | None = None
             squeezed = b""
             if keys is not None:
-                # Masking reads the squeezed shape (no digit value or run length matters), and
-                # squeezed shapes repeat far more than messages.
-                squeezed = squeeze(keys[i])
+                squeezed = squeezed_all[j]
                 c = _live(squeezed_shapes.get(squeezed))
                 if c is None:
                     tokens = tokenize(squeezed.decode("utf-8", "surrogatepass"))
@@ -254,11 +275,12 @@ class Miner:
                 c.count += 1
                 c.last_seen = now
                 self.clusters.move_to_end(c.id)
-            if keys is not None and limit:
-                if len(shapes) >= limit:
+            if keys is not None:
+                if len(shapes) >= shape_limit:
                     shapes.clear()
+                if len(squeezed_shapes) >= limit:
                     squeezed_shapes.clear()
-                shapes[keys[i]] = c
+                shapes[hashes[i]] = c
                 squeezed_shapes[squeezed] = c
             found[i] = c
 
@@ -267,8 +289,10 @@ class Miner:
         group = self.groups.get(key)
         best = self._best(group, tokens) if group else None
         if best is None:
-            best = self._create(tokens, key, now)
-            best = self._generalise(best, self.groups[key])
+            new = self._create(tokens, key, now)
+            best = self._generalise(new, self.groups[key])
+            if best is new:
+                self.created += 1
             if W in best.tokens:
                 self._subsume(best)
         else:
@@ -279,7 +303,9 @@ class Miner:
         return best
 
     def _best(self, group: list[Cluster], tokens: list[str]) -> Cluster | None:
-        n = len(tokens) or 1
+        n = len(tokens)
+        if n == 0:
+            return group[0]  # blank messages: one template, ""
         best = None
         best_sim = -1.0
         best_wild = -1
@@ -368,8 +394,8 @@ class Miner:
         while cid in self.clusters:  # a hash collision, or the same text after a merge: keep ids unique
             cid = template_id([cid, *tokens])
         cluster = Cluster(cid, list(tokens), key, now)
-        self.created += 1
-        cluster.first_seen_seq = self.created
+        self._seq += 1
+        cluster.first_seen_seq = self._seq
         self._insert(cluster)
         return cluster
 
@@ -402,14 +428,16 @@ class Miner:
             loaded.append(c)
         # All parsed before any is inserted: a damaged entry leaves the miner as it was.
         for c in loaded:
-            self.created += 1
-            c.first_seen_seq = self.created
+            self._seq += 1
+            c.first_seen_seq = self._seq
             self._insert(c)
 
     def top(self, n: int | None = None) -> list[Cluster]:
         """Clusters by count, most frequent first."""
-        ordered = sorted(self.clusters.values(), key=lambda c: (-c.count, c.first_seen, c.id))
-        return ordered if n is None else ordered[:n]
+        key = _top_key
+        if n is None:
+            return sorted(self.clusters.values(), key=key)
+        return heapq.nsmallest(n, self.clusters.values(), key=key)
 
 
 __all__ = ["KINDS", "Cluster", "Miner", "MinerOptions", "template_id"]

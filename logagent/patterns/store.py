@@ -8,6 +8,7 @@ template a cluster was created with (see :func:`logagent.patterns.miner.template
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -24,8 +25,11 @@ VERSION = 1
 
 
 def store_path(data_dir: Path, source: str) -> Path:
-    """The file of ``source`` (its name made safe for a file name)."""
+    """The file of ``source``: its name, made safe for a file name (then with a short hash of
+    the real name, so ``a/b`` and ``a_b`` do not share a file)."""
     safe = re.sub(r"[^\w.-]", "_", source)
+    if safe != source or safe.startswith("."):
+        safe += "-" + hashlib.blake2b(source.encode(), digest_size=4).hexdigest()
     return Path(data_dir) / "patterns" / f"{safe}.json"
 
 

@@ -78,7 +78,7 @@ def wait_sample(port: int, name: str, labels: dict[str, str], want: float) -> di
 def test_events_carry_template_fields_and_ids_survive_a_restart(tmp_path: Path):
     log = tmp_path / "app.log"
     log.write_text("\n".join(LINES) + "\n")
-    cfg = write_config(tmp_path, log, "patterns = true")
+    cfg = write_config(tmp_path, log, "[sources.app.patterns]\ntemplate_field = true")
     with AgentProcess(cfg).start() as agent:
         events = wait_events(tmp_path / "out", 5)
         assert agent.port
@@ -123,9 +123,7 @@ def test_events_carry_template_fields_and_ids_survive_a_restart(tmp_path: Path):
 def test_without_a_parser_the_raw_line_is_mined_into_batch_fields(tmp_path: Path):
     log = tmp_path / "raw.log"
     log.write_text("job 1 done\njob 2 done\n")
-    cfg = write_config(
-        tmp_path, log, "[sources.app.patterns]\ntemplate_field = false\npersist = false", parser=""
-    )
+    cfg = write_config(tmp_path, log, "[sources.app.patterns]\npersist = false", parser="")
     with AgentProcess(cfg).start() as agent:
         events = wait_events(tmp_path / "out", 2)
         assert [set(e["fields"]) for e in events] == [{"template_id"}] * 2

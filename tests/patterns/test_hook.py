@@ -41,7 +41,8 @@ def test_no_mining_source_no_hook(tmp_path: Path):
 
 def test_fields_counts_and_gauges(tmp_path: Path):
     metrics = AgentMetrics()
-    hook = batch_hook(config(tmp_path, "patterns = true"), metrics)  # type: ignore[arg-type]
+    cfg = config(tmp_path, "[sources.app.patterns]\ntemplate_field = true")
+    hook = batch_hook(cfg, metrics)  # type: ignore[arg-type]
     assert hook is not None
     lines = ["t1 worker 1 up", "t2 worker 2 up", "t3 bad", "t4 disk /dev/sda full"]
     records = [Record(message=ln.split(" ", 1)[1]) for ln in lines]
@@ -102,5 +103,19 @@ def test_reload_keeps_unchanged_miners_and_saves_the_others(tmp_path: Path):
     # Mining turned off: the hook goes, the store stays.
     assert batch_hook(config(tmp_path, ""), metrics) is None  # type: ignore[arg-type]
     assert "app" not in engine.sources
+    assert sample(metrics, "logagent_pattern_templates", source="app") is None  # series gone
     saved = orjson.loads((tmp_path / "patterns" / "app.json").read_bytes())
     assert [c["template"] for c in saved["clusters"]] == ["job <*> done"]
+
+
+def test_a_miner_failure_passes_the_batch_on(tmp_path: Path, caplog):
+    metrics = AgentMetrics()
+    hook = batch_hook(config(tmp_path, "patterns = true"), metrics)  # type: ignore[arg-type]
+    assert hook is not None
+    sm = engine_for(metrics).sources["app"]
+    sm.miner.add_batch = None  # type: ignore[assignment,method-assign]  # any failure inside the miner
+    batch = Batch(source="app", lines=["a 1", "b 2"])
+    hook(batch)  # does not raise
+    assert batch.lines == ["a 1", "b 2"] and batch.fields is None
+    assert "Template mining failed" in caplog.text
+    assert sample(metrics, "logagent_source_errors_total", source="app", reason="patterns") == 1

@@ -72,6 +72,8 @@ def test_words_that_vary_become_wildcards_only_with_enough_values():
     # The survivor keeps the id of the oldest member.
     assert merged.id == clusters[0].id
     assert m.add("Invalid user nobody from 10.0.0.9")[0] is merged
+    # New templates: the two Starting ones and the first three users; the fourth user merged them.
+    assert m.created == 5 and m.merged == 3
 
 
 def test_ids_are_stable_and_derived_from_the_first_template():
@@ -105,7 +107,9 @@ def test_store_round_trip_keeps_ids_templates_and_counts(tmp_path: Path):
         m.add(f"session opened for user u{i} by uid {i}")
         m.add(f"job {i} done in {i}ms")
     path = store.store_path(tmp_path, "app/x y")
-    assert path.parent == tmp_path / "patterns" and path.name == "app_x_y.json"
+    assert path.parent == tmp_path / "patterns" and path.name.startswith("app_x_y-")
+    assert store.store_path(tmp_path, "app_x_y").name == "app_x_y.json"
+    assert store.store_path(tmp_path, "app").name == "app.json"
     store.save(m, path)
     restored = Miner()
     assert store.load(restored, path) == len(m.clusters)
@@ -140,7 +144,7 @@ def test_no_digit_survives_masking_so_equal_shapes_mine_alike():
     # The shape cache (digits read as 0) gives what mining without any cache gives.
     lines = [f"job {i} of user{i % 7} took {i * 37 % 1000}ms on node-{i % 13}" for i in range(300)]
     lines += [f"Invalid user {u} from 10.0.{i}.1" for i, u in enumerate(["a", "b", "c", "d", "e"] * 3)]
-    cached, plain = Miner(), Miner(MinerOptions(cache_size=0))
+    cached, plain = Miner(), Miner(MinerOptions(cache_size=0, shape_cache=0))
     got = [c.resolve().id for c in cached.add_batch(lines)]
     want = [c.resolve().id for c in plain.add_batch(lines)]
     assert got == want
@@ -153,3 +157,9 @@ def test_dotted_names_do_not_route():
     clusters = {m.add(f"{j} told me to run this job; however, start is later")[0].resolve() for j in jobs}
     assert len(clusters) == 1
     assert clusters.pop().template == "<*> told me to run this job; however, start is later"
+
+
+def test_blank_messages_share_one_template_even_without_caches():
+    m = Miner(MinerOptions(cache_size=0, shape_cache=0))
+    clusters = {m.add(x)[0] for x in ["", "   ", "", "\t"]}
+    assert len(clusters) == 1 and clusters.pop().template == ""

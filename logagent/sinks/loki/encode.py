@@ -229,8 +229,9 @@ def encode_json(streams: Sequence[tuple[dict[str, str], Sequence[Segment]]]) -> 
             md = seg.md
             for i, line in enumerate(seg.lines):
                 text = line.decode("utf-8", "replace")
-                if md is not None and md[i]:
-                    values.append([str(times[i]), text, dict(md[i])])
+                meta = md[i] if md is not None else None
+                if meta:
+                    values.append([str(times[i]), text, dict(meta)])
                 else:
                     values.append([str(times[i]), text])
         out.append({"stream": labels, "values": values})

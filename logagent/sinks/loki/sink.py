@@ -492,6 +492,7 @@ class LokiSink(Sink):
         if batch.lines:
             parts = self._admit(self.split_batch(batch))
             max_bytes = self.config.batch.max_bytes
+            seg: Segment | None  # None once the whole segment is in a push
             for key, labels, seg in parts:
                 while seg is not None:
                     push = self._open

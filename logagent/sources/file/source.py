@@ -220,10 +220,11 @@ class FileSource(Source):
             key = f"file:{self.name}:{fp}"
             holder = self.files.get(key)
             if holder is not None:
-                key = await self._resolve_collision(holder, path, fd, fst, key)
-                if key is None:
+                resolved = await self._resolve_collision(holder, path, fd, fst, key)
+                if resolved is None:
                     self.skipped[path] = (*inode, fst.st_size)
                     return
+                key = resolved
             start = self._start_offset(key, inode, fst)
             self._track(key, fp, path, fd, fst, start)
             keep_fd = True
