@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from logagent.config import Config, default_config_path, load_config
 from logagent.errors import ConfigError, ConfigErrors
@@ -42,3 +44,18 @@ def setup_logging(level: str = "info") -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def line_batches(stream: BinaryIO, size: int = 4096) -> Iterator[list[str]]:
+    """Lines of ``stream`` (decoded with replacement, without ``\n`` or ``\r\n``) in batches."""
+    batch: list[str] = []
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if line.endswith("\r"):
+            line = line[:-1]
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

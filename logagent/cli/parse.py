@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from logagent.cli.common import load_or_report
+from logagent.cli.common import line_batches, load_or_report
 from logagent.encode import format_ts
 
 HELP = "parse lines from files or stdin with a parser and print one JSON record per line"
@@ -38,28 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", type=Path, help="files to read (default: stdin)")
 
 
-def _lines(stream: BinaryIO) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        if line.endswith("\r"):
-            line = line[:-1]
-        batch.append(line)
-        if len(batch) >= BATCH_LINES:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _records(stream: BinaryIO, start: Any, max_lines: int) -> Iterator[list[str]]:
     if start is None:
-        yield from _lines(stream)
+        yield from line_batches(stream, BATCH_LINES)
         return
     from parsers.multiline import split_records
 
     pending: list[str] = []
-    for batch in _lines(stream):
+    for batch in line_batches(stream, BATCH_LINES):
         pending.extend(batch)
         done, used = split_records(pending, start, max_lines)
         if done:

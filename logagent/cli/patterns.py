@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from logagent.cli.common import line_batches
 from logagent.patterns.miner import Cluster, Miner, MinerOptions
 
 HELP = "mine log templates (Drain-like) from files or stdin: counts per template, or per-line JSON"
@@ -29,20 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=None, metavar="N", help="show the N most frequent only")
     parser.add_argument("--json", action="store_true", help="one JSON object per input line, in order")
     parser.add_argument("files", nargs="*", type=Path, help="files to read (default: stdin)")
-
-
-def _batches(stream: BinaryIO) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        if line.endswith("\r"):
-            line = line[:-1]
-        batch.append(line)
-        if len(batch) >= BATCH_LINES:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _streams(files: list[str] | list[Path]) -> Iterator[BinaryIO]:
@@ -79,7 +66,7 @@ def _mine(
     clusters: list[Cluster] = []
     total = 0
     for stream in _streams(files):
-        for batch in _batches(stream):
+        for batch in line_batches(stream, BATCH_LINES):
             records = parser.parse_batch(batch) if parser is not None else None
             mined = miner.add_batch(messages_of(batch, records))
             total += len(batch)
