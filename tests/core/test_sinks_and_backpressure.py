@@ -90,13 +90,21 @@ buffer = {{ max_events = 5000, max_bytes = 1048576 }}
     task = asyncio.create_task(agent.run(install_signals=False))
     await asyncio.wait_for(agent.ready.wait(), 10)
     metrics = agent.metrics.registry
-    # With the sink stalled, reading stops once the bounded buffer is full.
-    for _ in range(50):
-        await asyncio.sleep(0.02)
-    read = metrics.get_sample_value("logagent_lines_read_total", {"source": "app"})
-    buffered = metrics.get_sample_value("logagent_buffer_events", {"sink": "slow"})
-    assert buffered is not None and buffered <= 5000 + 2000
-    assert read is not None and read < 20_000, f"read {read} lines with the sink stalled"
+
+    # With the sink stalled, the buffer fills to its bound and the source then blocks in emit:
+    # from then on, what was read is what is buffered, plus the sink's one batch in hand and the
+    # source's one batch waiting to be put (16 KiB reads: under 2,000 lines each).
+    def buffered() -> float:
+        return metrics.get_sample_value("logagent_buffer_events", {"sink": "slow"}) or 0.0
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while buffered() < 5000 - 2000:
+        assert loop.time() < deadline, f"buffer never filled: {buffered()}"
+        await asyncio.sleep(0.01)
+    read = metrics.get_sample_value("logagent_lines_read_total", {"source": "app"}) or 0.0
+    assert buffered() <= 5000
+    assert read <= buffered() + 2 * 2000, f"read {read} lines, {buffered()} buffered, with the sink stalled"
     GateSink.gate.set()
     while len(GateSink.delivered) < total:
         await asyncio.sleep(0.02)
