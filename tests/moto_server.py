@@ -46,6 +46,8 @@ class MotoServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> MotoServer:
+        if self.proc is not None and self.proc.poll() is None:
+            return self  # already running (``with MotoServer().start()`` must not start a second)
         binary = moto_server_binary()
         if binary is None:
             raise RuntimeError("moto_server not found: pip install 'moto[server]'")

@@ -43,7 +43,7 @@ def test_cfn_lint_catches_a_bad_retention(tmp_path: Path) -> None:
 
 @pytest.fixture
 def moto() -> MotoServer:
-    with MotoServer().start() as server:
+    with MotoServer() as server:
         yield server
 
 
