@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from logagent.buffer import DiskBuffer, MemoryBuffer, build_buffer
 from logagent.checkpoint import CheckpointStore
@@ -159,6 +158,3 @@ class Topology:
 
     def stop(self) -> None:
         self.stopping.set()
-
-    def stats(self) -> dict[str, Any]:
-        return {name: len(buf) for name, buf in self.buffers.items()}

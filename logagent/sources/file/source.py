@@ -437,11 +437,7 @@ class FileSource(Source):
                 continue
             # It can no longer grow: ship a held record and the unterminated last line, then close.
             tracked.deleted = st is None or st.st_nlink == 0
-            await self._flush_multiline(tracked)
-            chunk = tracked.flush_partial(self.config.max_line_bytes)
-            if chunk is not None:
-                self._m_lines.inc(1)
-                await self._ship(tracked, chunk)
+            await self._ship_held(tracked)
             self._retire(tracked, drop_checkpoint=tracked.deleted, take_key=tracked.deleted)
         self._update_gauges()
 
@@ -456,12 +452,16 @@ class FileSource(Source):
             if chunk is None:
                 break
             await self._emit(tracked, chunk)
+        await self._ship_held(tracked)
+        self._retire(tracked, drop_checkpoint=True, take_key=True)
+
+    async def _ship_held(self, tracked: TrackedFile) -> None:
+        """The file can no longer grow: ship its held multiline record and unterminated last line."""
         await self._flush_multiline(tracked)
-        chunk = tracked.flush_partial(cfg.max_line_bytes)
+        chunk = tracked.flush_partial(self.config.max_line_bytes)
         if chunk is not None:
             self._m_lines.inc(1)
             await self._ship(tracked, chunk)
-        self._retire(tracked, drop_checkpoint=True, take_key=True)
 
     async def _flush_multiline(self, tracked: TrackedFile, now: float | None = None) -> None:
         """Ship the file's held multiline record (all of it, or only if its timeout passed)."""
