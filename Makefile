@@ -5,7 +5,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck unit deploy-test bench system-deps clean
 
-$(STAMP): pyproject.toml
+# setup.py and the C source: pip builds the optional compiled module (parsers._speedups) when a C
+# compiler is there (`make system-deps` installs one), and falls back to pure Python otherwise.
+$(STAMP): pyproject.toml setup.py parsers/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
@@ -41,4 +43,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m bench.tail
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info parsers/*.so

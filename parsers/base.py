@@ -94,6 +94,8 @@ class Parser(ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: True when the parser's batch path runs compiled code (``logagent parsers`` shows it).
+    compiled: ClassVar[bool] = False
 
     @abstractmethod
     def parse_batch(self, lines: list[str]) -> list[Record]:

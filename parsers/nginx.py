@@ -3,12 +3,15 @@
 
 Access-log fields use nginx's variable names; the same regexes serve Apache's common and
 combined formats. One ``re.match`` per line; times are parsed once per minute and cached per
-second string (see ``AccessLogMatcher.match_many`` for the batch fast path).
+second string (see ``AccessLogMatcher.match_many`` for the batch fast path). Where the optional
+compiled module ``parsers._speedups`` is built, it reads the common combined lines of a batch
+and hands every other line to the Python code here.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +45,33 @@ ACCESS_COMBINED = re.compile(
 ACCESS_COMBINED_ASCII = re.compile(
     r'(\S++) - (\S++) \[([^\]]++)\] "([A-Z]++) ([\x00-\x1f!#-\U0010ffff]*+) (HTTP/[0-9.]++)" '
     r'([0-9]{3}) ([0-9]++) "([^"]*+)" "([^"]*+)"(?: ([0-9]++\.[0-9]++)(?: ([0-9]++\.[0-9]++|-))?+)?+\Z'
+)
+# The compiled reader of the same lines (parsers/_speedups.c): optional, and switched off with
+# LOGAGENT_NO_EXTENSIONS=1; every line it does not take is read by the Python code below.
+_scan_combined: Callable[..., tuple[list[Any], int]] | None
+try:
+    if os.environ.get("LOGAGENT_NO_EXTENSIONS"):
+        raise ImportError("LOGAGENT_NO_EXTENSIONS is set")
+    from parsers._speedups import scan_combined as _scan_combined
+except ImportError:  # not built (no C compiler at install time) or switched off
+    _scan_combined = None
+
+#: Whether the nginx/Apache access-log batch path runs compiled (see ``logagent parsers``).
+ACCELERATED = _scan_combined is not None
+
+_LEVELS_BY_CLASS = ("info", "warning", "error")  # status < 400, 4xx, 5xx
+_COMBINED_KEYS = (
+    "remote_addr",
+    "remote_user",
+    "method",
+    "path",
+    "protocol",
+    "status",
+    "body_bytes_sent",
+    "http_referer",
+    "http_user_agent",
+    "request_time",
+    "upstream_response_time",
 )
 _ADDR_SPLIT = re.compile(r'[\s,"]+')
 
@@ -180,14 +210,39 @@ class _Fields9:
 
 
 class AccessLogMatcher:
-    """The combined/common access-log matcher shared by nginx and Apache."""
+    """The combined/common access-log matcher shared by nginx and Apache.
 
-    def __init__(self) -> None:
+    ``compiled=False`` keeps to the pure-Python batch path even where the compiled one is built
+    (the tests run both and compare them).
+    """
+
+    def __init__(self, compiled: bool = True) -> None:
         self._ts_cache = _TimeCache()
         self._time = self._ts_cache.convert
         self._floats = _FloatCache()
+        self._scan = _scan_combined if compiled else None
 
     def match_many(self, lines: list[str], other: Callable[[str], Record]) -> list[Record]:
+        """Records for a batch: the combined shape read by the compiled scanner where it is built,
+        what it leaves (and everything, without it) by :meth:`match_many_python`."""
+        scan = self._scan
+        if scan is None:
+            return self.match_many_python(lines, other)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # as in match_many_python: the new records cannot be part of a cycle
+        try:
+            records, misses = scan(lines, Record, self._ts_cache, _LEVELS_BY_CLASS, _COMBINED_KEYS)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if misses:
+            python_path = self.match_many_python
+            for i, rec in enumerate(records):
+                if rec is None:
+                    records[i] = python_path([lines[i]], other)[0]
+        return records
+
+    def match_many_python(self, lines: list[str], other: Callable[[str], Record]) -> list[Record]:
         """Records for a batch: the combined shape read inline, any other line by ``other``.
 
         Per line this is one regex match (``map`` over the batch, so the call is made from C;
@@ -398,10 +453,13 @@ class NginxParser(LineParser):
     description = (
         "nginx access log (combined/main, optional request_time/upstream_response_time) and error log."
     )
+    compiled = ACCELERATED
     expected = "nginx access or error log"
 
-    def __init__(self, tz: str | None = None, now: Callable[[], float] | None = None) -> None:
-        self.access = AccessLogMatcher()
+    def __init__(
+        self, tz: str | None = None, now: Callable[[], float] | None = None, compiled: bool = True
+    ) -> None:
+        self.access = AccessLogMatcher(compiled)
         self.error = NginxErrorMatcher(tz)
 
     def match(self, line: str) -> Record | None:

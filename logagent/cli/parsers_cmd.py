@@ -23,11 +23,16 @@ def main(args: argparse.Namespace) -> int:
     rows: list[tuple[str, str, str]] = []
     try:
         for entry in entries():
+            compiled = False
             try:
-                desc = getattr(get_parser_class(entry.name), "description", "") or ""
+                cls = get_parser_class(entry.name)
+                desc = getattr(cls, "description", "") or ""
+                compiled = getattr(cls, "compiled", False) is True
             except Exception as exc:  # a broken plugin is listed, not fatal
                 desc = f"(cannot load: {type(exc).__name__}: {exc})"
             origin = "built-in" if entry.origin == "builtin" else f"plugin ({entry.owner})"
+            if compiled:  # its batch path runs compiled code (parsers._speedups)
+                origin += ", compiled"
             rows.append((entry.name, origin, desc))
     except DuplicateParser as exc:
         print(f"logagent: {exc}", file=sys.stderr)
