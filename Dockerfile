@@ -30,6 +30,26 @@ FROM runtime AS requirements
 COPY pyproject.toml /src/
 RUN python3 -c 'import tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb")); print("\n".join(p["project"]["dependencies"] + p["build-system"]["requires"]))' > /requirements.txt
 
+# The package as a wheel, built where a C compiler is (for the compiled parser module,
+# parsers/_speedups.c); the compiler stays out of the final image.
+FROM runtime AS wheel
+ARG PIP_CERT=""
+# $headers is one package name or nothing: unquoted on purpose.
+# hadolint ignore=DL3008,SC2086
+RUN apt-get update; \
+    headers=$(python3 -c 'import os, sysconfig; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")'); \
+    apt-get install -y --no-install-recommends gcc libc6-dev $headers; \
+    rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml setup.py README.md /src/
+COPY logagent /src/logagent
+COPY parsers /src/parsers
+# hadolint ignore=DL3013
+RUN if [ -n "${PIP_CERT}" ]; then export PIP_CERT; fi; \
+    python3 -m venv /opt/build; \
+    /opt/build/bin/pip wheel --no-deps -w /wheels /src; \
+    python3 -c 'import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob("/wheels/logagent-*.whl")[0]).namelist(); sys.exit(not any(n.startswith("parsers/_speedups.") and n.endswith(".so") for n in names))' \
+    || { echo "the compiled parser module was not built" >&2; exit 1; }
+
 FROM runtime
 ARG PIP_CERT=""
 COPY --from=requirements /requirements.txt /src/requirements.txt
@@ -37,11 +57,9 @@ COPY --from=requirements /requirements.txt /src/requirements.txt
 RUN python3 -m venv /opt/logagent; \
     if [ -n "${PIP_CERT}" ]; then export PIP_CERT; fi; \
     /opt/logagent/bin/pip install -r /src/requirements.txt
-COPY pyproject.toml README.md /src/
-COPY logagent /src/logagent
-COPY parsers /src/parsers
-# The package itself: no download (dependencies and build backend are in place).
-RUN /opt/logagent/bin/pip install --no-deps --no-build-isolation /src; \
+# The package itself: no download (dependencies are in place).
+COPY --from=wheel /wheels /src/wheels
+RUN /opt/logagent/bin/pip install --no-deps /src/wheels/logagent-*.whl; \
     rm -rf /src; \
     ln -s /opt/logagent/bin/logagent /usr/local/bin/logagent
 

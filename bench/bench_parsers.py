@@ -8,7 +8,9 @@ records are dropped after each batch, as the pipeline does; the nginx file is st
 reads, split and parsed right away, as the file source does. ``cpu`` figures use the process's
 CPU time (one core, so a loaded machine disturbs them less than wall time); ``wall`` is given too.
 With ``--repeat N`` each row is the fastest of N passes (what ``timeit`` does too: the other
-passes measure the machine's other load, not the parser).
+passes measure the machine's other load, not the parser). ``nginx`` runs with the compiled
+reader (parsers/_speedups.c) when it is built; the ``nginx-python`` row is the same parser kept to
+its pure-Python path (what an install without a C compiler runs).
 For scale, the same loop with a bare ``re.match`` + ``groups()`` per line is printed as
 ``baseline``.
 """
@@ -267,9 +269,17 @@ def main() -> None:
 
             args.nginx.parent.mkdir(parents=True, exist_ok=True)
             generate(args.nginx)
-        for name in ("baseline", "nginx"):
-            # A new parser per pass (get_parser makes one): every pass starts with cold caches.
-            res = best(lambda n=name: measure_file(None if n == "baseline" else get_parser(n), args.nginx))
+        from parsers.nginx import ACCELERATED, NginxParser
+
+        makers: dict[str, Callable[[], Parser | None]] = {
+            "baseline": lambda: None,
+            "nginx": lambda: get_parser("nginx"),
+            "nginx-python": lambda: NginxParser(compiled=False),
+        }
+        print(f"# nginx compiled reader (parsers._speedups): {'built' if ACCELERATED else 'NOT built'}")
+        for name, make in makers.items():
+            # A new parser per pass: every pass starts with cold caches.
+            res = best(lambda make=make: measure_file(make(), args.nginx))
             row(name, int(res["lines"]), res)
     for name in names:
         if name == "nginx":

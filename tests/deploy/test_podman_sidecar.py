@@ -99,3 +99,10 @@ def test_sidecar_ships_shared_volume_and_stops_cleanly(
     assert exit_code(agent) == 0
     assert lines_in_sink(out) == expected
     assert checkpoint_offset(data, "/logs/app.log") == app_log.stat().st_size
+
+
+def test_image_runs_the_compiled_nginx_reader(agent_image: str) -> None:
+    # The Dockerfile builds the wheel in a stage with a C compiler: the image must carry it.
+    r = podman("run", "--rm", "--network=none", agent_image, "parsers")
+    (row,) = [line for line in r.stdout.splitlines() if line.startswith("nginx ")]
+    assert "compiled" in row, row
