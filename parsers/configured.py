@@ -21,19 +21,21 @@ _TRUE = frozenset({"true", "yes", "on", "1", "t", "y"})
 _FALSE = frozenset({"false", "no", "off", "0", "f", "n", ""})
 
 
+def _to_bool(value: str) -> bool:
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+#: type name -> converter (ValueError when the text is not of that type).
+_CONVERTERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": _to_bool, "str": str}
+
+
 def _convert(kind: str, value: str) -> Any:
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        low = value.strip().lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise ValueError(f"not a boolean: {value!r}")
-    return value
+    return _CONVERTERS[kind](value)
 
 
 def compile_pattern(pattern: str) -> regex.Pattern[str]:
@@ -88,36 +90,51 @@ class RegexParser(Parser):
         self.timeout_s = timeout_ms / 1000
         self.batch_timeout_s = batch_timeout_ms / 1000
         self._match = self.regex.search if search else self.regex.match
+        # Worked out once, not per line: the conversions of groups the pattern has, and which of
+        # the time/level/message keys it can fill at all.
+        groups = self.regex.groupindex
+        self._conversions = [
+            (key, _CONVERTERS[kind], kind)
+            for key, kind in self.types.items()
+            if kind != "str" and key in groups  # "str" is what a group already is
+        ]
+        self._time_group = time_key if time_key in groups else None
+        self._level_group = level_key if level_key in groups else None
+        self._message_group = message_key if message_key in groups else None
 
-    def _record(self, line: str, groups: dict[str, Any]) -> Record:
-        fields: dict[str, Any] = {}
-        errors = []
-        for key, value in groups.items():
-            if value is None:
-                continue
-            kind = self.types.get(key)
-            if kind is not None:
+    def _record(self, line: str, fields: dict[str, Any]) -> Record:
+        """The record of a match; ``fields`` is its fresh ``groupdict()`` (changed in place)."""
+        if None in fields.values():  # optional groups that did not take part
+            fields = {key: value for key, value in fields.items() if value is not None}
+        errors: list[str] | None = None
+        for key, convert, kind in self._conversions:
+            value = fields.get(key)
+            if value is not None:
                 try:
-                    value = _convert(kind, value)
+                    fields[key] = convert(value)
                 except ValueError:
+                    errors = errors or []
                     errors.append(f"field {key!r} is not {kind}")
-            fields[key] = value
         ts = None
-        if self.time_key is not None and self.time_key in fields:
-            ts = self.ts.parse(fields[self.time_key])
+        time_key = self._time_group
+        if time_key is not None and time_key in fields:
+            ts = self.ts.parse(fields[time_key])
             if ts is None:
-                errors.append(f"field {self.time_key!r} is not a timestamp in format {self.ts.fmt!r}")
+                errors = errors or []
+                errors.append(f"field {time_key!r} is not a timestamp in format {self.ts.fmt!r}")
             else:
-                del fields[self.time_key]
+                del fields[time_key]
         level = None
-        if self.level_key is not None and self.level_key in fields:
-            level = level_of(fields[self.level_key])
+        level_key = self._level_group
+        if level_key is not None and level_key in fields:
+            level = level_of(fields[level_key])
             if level is not None:
-                del fields[self.level_key]
+                del fields[level_key]
         message = line
-        if self.message_key is not None and isinstance(fields.get(self.message_key), str):
-            message = fields.pop(self.message_key)
-        return Record(ts_ns=ts, level=level, message=message, fields=fields, error="; ".join(errors) or None)
+        message_key = self._message_group
+        if message_key is not None and isinstance(fields.get(message_key), str):
+            message = fields.pop(message_key)
+        return Record(ts, level, message, fields, "; ".join(errors) if errors else None)
 
     def parse_batch(self, lines: list[str]) -> list[Record]:
         import time
@@ -127,21 +144,24 @@ class RegexParser(Parser):
         deadline = time.monotonic() + self.batch_timeout_s
         timeout = self.timeout_s
         over_budget = False
+        record = self._record
+        append = out.append
+        monotonic = time.monotonic
         for line in lines:
             if over_budget:
-                out.append(Record(message=line, error="regex batch time budget exceeded"))
+                append(Record(message=line, error="regex batch time budget exceeded"))
                 continue
             try:
                 m = match(line, timeout=timeout)
             except TimeoutError:
-                out.append(Record(message=line, error=f"regex timed out after {timeout * 1000:g} ms"))
-                over_budget = time.monotonic() > deadline
+                append(Record(message=line, error=f"regex timed out after {timeout * 1000:g} ms"))
+                over_budget = monotonic() > deadline
                 continue
             if m is None:
-                out.append(Record(message=line, error="does not match the regex"))
+                append(Record(message=line, error="does not match the regex"))
             else:
-                out.append(self._record(line, m.groupdict()))
-            if time.monotonic() > deadline:
+                append(record(line, m.groupdict()))
+            if monotonic() > deadline:
                 over_budget = True
         return out
 

@@ -64,6 +64,24 @@ message_key = "text"
     assert nomatch.error == "does not match the regex" and nomatch.message == "nope"
 
 
+def test_regex_parser_optional_groups_errors_and_keys_it_does_not_have() -> None:
+    # Optional groups that did not take part are left out; every failed conversion is named, in
+    # the pattern's order; a time/level/message key the pattern has no group for changes nothing.
+    parser = RegexParser(
+        r"^(?P<n>\w+)(?: (?P<opt>\d+))? (?P<f>\S+) (?P<s>\S+)$",
+        types={"n": "int", "opt": "int", "f": "float", "s": "str", "absent": "int"},
+        time_key="nope",
+        level_key="no_such_group",
+        message_key="missing",
+    )
+    both_bad, good, without_opt = parser.parse_batch(["x 7 y z", "3 4 2.5 s", "5 1.0 s"])
+    assert both_bad.error == "field 'n' is not int; field 'f' is not float"
+    assert both_bad.fields == {"n": "x", "opt": 7, "f": "y", "s": "z"}
+    assert both_bad.message == "x 7 y z" and both_bad.ts_ns is None and both_bad.level is None
+    assert good.error is None and list(good.fields.items()) == [("n", 3), ("opt", 4), ("f", 2.5), ("s", "s")]
+    assert without_opt.error is None and without_opt.fields == {"n": 5, "f": 1.0, "s": "s"}
+
+
 def test_regex_timeout_stops_catastrophic_backtracking() -> None:
     parser = RegexParser(r"^(?P<a>(a|aa)+)$", timeout_ms=20, batch_timeout_ms=150)
     lines = ["a" * 40 + "b"] * 50 + ["aaaa"]
