@@ -270,3 +270,21 @@ def test_the_switch_turns_it_off_and_the_output_is_the_same(tmp_path: Path) -> N
     assert compiled_out == python_out
     records = [json.loads(x) for x in compiled_out.splitlines()]
     assert sum("parse_error" not in r for r in records) >= 10
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_apache_batches_equal_its_line_by_line_reading(compiled: bool) -> None:
+    from parsers.apache import ApacheParser
+    from parsers.base import LineParser
+    from tests.parsers.test_nginx_fast_path import _generated, _shape
+
+    lines = _generated(2000, seed=5) + _EDGES
+    lines += [
+        "[Wed Oct 11 14:32:52 2000] [error] [client 127.0.0.1] client denied by server configuration",
+        '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326',
+    ]
+    parser = ApacheParser(compiled=compiled)
+    batch = parser.parse_batch(lines)
+    one_by_one = LineParser.parse_batch(ApacheParser(compiled=compiled), lines)
+    assert [_shape(r) for r in batch] == [_shape(r) for r in one_by_one]
+    assert sum(r.error is None for r in batch) > 200 and sum(r.error is not None for r in batch) > 100
