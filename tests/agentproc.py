@@ -22,9 +22,14 @@ class AgentProcess:
     """``python -m logagent run --config PATH`` with its stderr collected and parsed."""
 
     def __init__(
-        self, config: Path, env: dict[str, str] | None = None, prefix: list[str] | None = None
+        self,
+        config: Path,
+        env: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+        stdout: int = subprocess.DEVNULL,
     ) -> None:
         self.config = config
+        self.stdout = stdout
         self.prefix = prefix or []
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -36,7 +41,7 @@ class AgentProcess:
     def start(self, wait_ready: bool = True, timeout: float = 30) -> AgentProcess:
         self.proc = subprocess.Popen(
             [*self.prefix, sys.executable, "-m", "logagent", "run", "--config", str(self.config)],
-            stdout=subprocess.DEVNULL,
+            stdout=self.stdout,
             stderr=subprocess.PIPE,
             env=self.env,
         )

@@ -283,3 +283,42 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, logs: Path) -> None:
         )
     assert r.returncode == 1
     assert f"agent.listen: cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_a_stalled_stdout_reader_does_not_freeze_the_agent(tmp_path: Path, logs: Path) -> None:
+    import fcntl
+    import termios
+
+    n = 3000
+    lines = [f"stdout line {i:05d} " + "x" * 100 for i in range(n)]
+    (logs / "a.log").write_text("\n".join(lines) + "\n")
+    cfg = config(tmp_path, logs, extra='\n[sinks.console]\ntype = "stdout"\n')
+    read_fd, write_fd = os.pipe()
+    fcntl.fcntl(read_fd, 1031, 4096)  # F_SETPIPE_SZ: a small pipe, full after a few events
+    pipe = os.fdopen(read_fd, "rb")
+    with pipe, AgentProcess(cfg, stdout=write_fd).start() as agent:
+        os.close(write_fd)  # the agent holds the only write end: EOF when it exits
+
+        def buffered() -> int:
+            return int.from_bytes(fcntl.ioctl(read_fd, termios.FIONREAD, b"\0\0\0\0"), "little")
+
+        # Nobody reads: the pipe fills and the stdout sink's write waits on it...
+        deadline = time.monotonic() + 30
+        while buffered() < 4096:
+            assert time.monotonic() < deadline, f"the pipe never filled:\n{agent.log()}"
+            time.sleep(0.05)
+        # ... while the agent itself keeps answering (the write waits in a worker thread).
+        for _ in range(3):
+            assert get(agent.port, "/health")[0] == 200
+        status, body = get(agent.port, "/metrics")
+        assert status == 200 and b"logagent_lines_read_total" in body
+
+        # A reader again: every line reaches stdout, and the file sink, exactly once.
+        got: list[bytes] = []
+        reader = threading.Thread(target=lambda: got.extend(pipe.read().splitlines()), daemon=True)
+        reader.start()
+        wait_events(tmp_path / "out", n, agent)
+        assert agent.stop() == 0
+        reader.join(30)
+        assert [json.loads(x)["line"] for x in got] == lines
+        assert [e["line"] for e in read_events(tmp_path / "out")] == lines
