@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit deploy-test bench system-deps clean
+.PHONY: install run test lint typecheck unit deploy-test bench system-deps clean FORCE
 
 # setup.py and the C source: pip builds the optional compiled module (parsers._speedups) when a C
 # compiler is there (`make system-deps` installs one), and falls back to pure Python otherwise.
@@ -12,6 +12,15 @@ $(STAMP): pyproject.toml setup.py parsers/_speedups.c
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# The editable install builds the compiled parser module in place (parsers/_speedups.*.so), where
+# `git clean -x` removes it: with a C compiler at hand, a missing module means installing again.
+ifneq ($(shell command -v cc 2>/dev/null),)
+ifeq ($(wildcard parsers/_speedups.*.so),)
+$(STAMP): FORCE
+endif
+endif
+FORCE:
 
 install: $(STAMP)
 
