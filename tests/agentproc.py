@@ -48,7 +48,13 @@ class AgentProcess:
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         if wait_ready:
-            self.wait_for_log("Agent started", timeout)
+            try:
+                self.wait_for_log("Agent started", timeout)
+            except BaseException:
+                # start() failing inside a `with AgentProcess(...).start()` never reaches __exit__:
+                # do not leave the process behind.
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def _read_stderr(self) -> None:
