@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml setup.py parsers/_speedups.c
 	touch $(STAMP)
 
 # The editable install builds the compiled parser module in place (parsers/_speedups.*.so), where
-# `git clean -x` removes it: with a C compiler at hand, a missing module means installing again.
-ifneq ($(shell command -v cc 2>/dev/null),)
+# `git clean -x` removes it: when it could be built (a C compiler and Python's headers), a missing
+# module means installing again.
+CAN_BUILD_EXT := $(shell command -v cc >/dev/null 2>&1 && $(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null && echo yes)
+ifeq ($(CAN_BUILD_EXT),yes)
 ifeq ($(wildcard parsers/_speedups.*.so),)
 $(STAMP): FORCE
 endif
