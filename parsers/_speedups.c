@@ -121,6 +121,15 @@ enum {
     F_COUNT
 };
 
+/* The end of the run of non-space characters (\S) starting at i. */
+static Py_ssize_t
+skip_non_space(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
+{
+    while (i < n && !is_space(s[i]))
+        i++;
+    return i;
+}
+
 /* The exact language of ACCESS_COMBINED_ASCII, read left to right (every quantifier there is
  * possessive, so one forward pass decides it):
  *   (\S++) - (\S++) \[([^\]]++)\] "([A-Z]++) ([^ "]*+) (HTTP/[0-9.]++)" ([0-9]{3}) ([0-9]++)
@@ -131,129 +140,94 @@ split_combined(const unsigned char *s, Py_ssize_t n, Py_ssize_t st[F_COUNT], Py_
 {
     Py_ssize_t i = 0, j;
 
-#define EXPECT(ch)                       \
-    do {                                 \
-        if (i >= n || s[i] != (ch))      \
-            return 0;                    \
-        i++;                             \
+/* The literal text LIT must come next. */
+#define EXPECT(LIT)                                                        \
+    do {                                                                   \
+        Py_ssize_t len_ = (Py_ssize_t)sizeof(LIT) - 1;                     \
+        if (n - i < len_ || memcmp(s + i, (LIT), (size_t)len_) != 0)       \
+            return 0;                                                      \
+        i += len_;                                                         \
+    } while (0)
+/* Field F is the span from j to i (a "++" run must not be empty). */
+#define SPAN(F, NONEMPTY)             \
+    do {                              \
+        if ((NONEMPTY) && i == j)     \
+            return 0;                 \
+        st[F] = j;                    \
+        en[F] = i;                    \
     } while (0)
 
-    /* remote_addr: \S++ then " - " */
     j = i;
-    while (i < n && !is_space(s[i]))
-        i++;
-    if (i == j)
-        return 0;
-    st[F_ADDR] = j;
-    en[F_ADDR] = i;
-    EXPECT(' ');
-    EXPECT('-');
-    EXPECT(' ');
-    /* remote_user: \S++ then " [" */
+    i = skip_non_space(s, i, n);
+    SPAN(F_ADDR, 1);
+    EXPECT(" - ");
     j = i;
-    while (i < n && !is_space(s[i]))
-        i++;
-    if (i == j)
-        return 0;
-    st[F_USER] = j;
-    en[F_USER] = i;
-    EXPECT(' ');
-    EXPECT('[');
-    /* time: [^\]]++ then "] \"" */
+    i = skip_non_space(s, i, n);
+    SPAN(F_USER, 1);
+    EXPECT(" [");
     j = i;
     i = find_byte(s, i, n, ']');
-    if (i == j)
-        return 0;
-    st[F_TIME] = j;
-    en[F_TIME] = i;
-    EXPECT(']');
-    EXPECT(' ');
-    EXPECT('"');
-    /* method: [A-Z]++ then " " */
+    SPAN(F_TIME, 1);
+    EXPECT("] \"");
     j = i;
     while (i < n && s[i] >= 'A' && s[i] <= 'Z')
         i++;
-    if (i == j)
-        return 0;
-    st[F_METHOD] = j;
-    en[F_METHOD] = i;
-    EXPECT(' ');
-    /* path: anything but space and quote, possibly empty, then " " */
-    j = i;
+    SPAN(F_METHOD, 1);
+    EXPECT(" ");
+    j = i; /* the path: anything but space and quote, possibly empty */
     while (i < n && s[i] != ' ' && s[i] != '"')
         i++;
-    st[F_PATH] = j;
-    en[F_PATH] = i;
-    EXPECT(' ');
-    /* protocol: HTTP/[0-9.]++ then "\" " */
+    SPAN(F_PATH, 0);
+    EXPECT(" ");
     j = i;
-    if (n - i < 5 || memcmp(s + i, "HTTP/", 5) != 0)
+    EXPECT("HTTP/");
+    while (i < n && (is_digit(s[i]) || s[i] == '.'))
+        i++;
+    if (i == j + 5) /* [0-9.]++ after "HTTP/" */
         return 0;
-    i += 5;
-    {
-        Py_ssize_t k = i;
-        while (i < n && (is_digit(s[i]) || s[i] == '.'))
-            i++;
-        if (i == k)
-            return 0;
-    }
-    st[F_PROTO] = j;
-    en[F_PROTO] = i;
-    EXPECT('"');
-    EXPECT(' ');
-    /* status: exactly three digits then " " */
-    if (n - i < 3 || !is_digit(s[i]) || !is_digit(s[i + 1]) || !is_digit(s[i + 2]))
+    SPAN(F_PROTO, 1);
+    EXPECT("\" ");
+    j = i; /* the status: exactly three digits */
+    while (i < n && i < j + 3 && is_digit(s[i]))
+        i++;
+    if (i != j + 3)
         return 0;
-    st[F_STATUS] = i;
-    en[F_STATUS] = i + 3;
-    i += 3;
-    EXPECT(' ');
-    /* body_bytes_sent: [0-9]++ then " \"" */
+    SPAN(F_STATUS, 1);
+    EXPECT(" ");
     j = i;
     while (i < n && is_digit(s[i]))
         i++;
-    if (i == j)
-        return 0;
-    st[F_BYTES] = j;
-    en[F_BYTES] = i;
-    EXPECT(' ');
-    EXPECT('"');
-    /* http_referer: [^"]*+ then "\" \"" */
+    SPAN(F_BYTES, 1);
+    EXPECT(" \"");
     j = i;
     i = find_byte(s, i, n, '"');
-    st[F_REF] = j;
-    en[F_REF] = i;
-    EXPECT('"');
-    EXPECT(' ');
-    EXPECT('"');
-    /* http_user_agent: [^"]*+ then "\"" */
+    SPAN(F_REF, 0);
+    EXPECT("\" \"");
     j = i;
     i = find_byte(s, i, n, '"');
-    st[F_UA] = j;
-    en[F_UA] = i;
-    EXPECT('"');
+    SPAN(F_UA, 0);
+    EXPECT("\"");
     st[F_RT] = en[F_RT] = st[F_URT] = en[F_URT] = -1;
     if (i == n)
         return 1;
     /* " request_time", then the end or " upstream_response_time" (a decimal or "-") and the end */
-    EXPECT(' ');
+    EXPECT(" ");
     j = i;
     if (!scan_decimal(s, n, &i))
         return 0;
-    st[F_RT] = j;
-    en[F_RT] = i;
+    SPAN(F_RT, 1);
     if (i == n)
         return 1;
-    EXPECT(' ');
+    EXPECT(" ");
     j = i;
     if (i < n && s[i] == '-')
         i++;
     else if (!scan_decimal(s, n, &i))
         return 0;
-    st[F_URT] = j;
-    en[F_URT] = i;
+    SPAN(F_URT, 1);
     return i == n;
 #undef EXPECT
+#undef SPAN
 }
 
 /* What scan_combined needs for every line of a batch. */
@@ -318,6 +292,14 @@ put(PyObject *fields, const ScanState *state, Py_ssize_t k, PyObject *value)
     rc = PyDict_SetItem(fields, PyTuple_GET_ITEM(state->keys, k), value);
     Py_DECREF(value);
     return rc;
+}
+
+/* put() of the string s[start:end]. */
+static int
+put_span(PyObject *fields, const ScanState *state, Py_ssize_t k, const unsigned char *s, Py_ssize_t start,
+         Py_ssize_t end)
+{
+    return put(fields, state, k, ascii_str(s + start, end - start));
 }
 
 /* One record for one line, or Py_None (a new reference) when the Python path must read it.
@@ -389,15 +371,15 @@ record_for_line(PyObject *line, ScanState *state)
     }
 
     fields = PyDict_Copy(state->templates[nfields - 9]);
-    if (fields == NULL || put(fields, state, 0, ascii_str(s + st[F_ADDR], en[F_ADDR] - st[F_ADDR])) < 0 ||
-        put(fields, state, 1, ascii_str(s + st[F_USER], en[F_USER] - st[F_USER])) < 0 ||
-        put(fields, state, 2, ascii_str(s + st[F_METHOD], en[F_METHOD] - st[F_METHOD])) < 0 ||
-        put(fields, state, 3, ascii_str(s + st[F_PATH], en[F_PATH] - st[F_PATH])) < 0 ||
-        put(fields, state, 4, ascii_str(s + st[F_PROTO], en[F_PROTO] - st[F_PROTO])) < 0 ||
+    if (fields == NULL || put_span(fields, state, 0, s, st[F_ADDR], en[F_ADDR]) < 0 ||
+        put_span(fields, state, 1, s, st[F_USER], en[F_USER]) < 0 ||
+        put_span(fields, state, 2, s, st[F_METHOD], en[F_METHOD]) < 0 ||
+        put_span(fields, state, 3, s, st[F_PATH], en[F_PATH]) < 0 ||
+        put_span(fields, state, 4, s, st[F_PROTO], en[F_PROTO]) < 0 ||
         put(fields, state, 5, PyLong_FromLong(status)) < 0 ||
         put(fields, state, 6, PyLong_FromLongLong(nbytes)) < 0 ||
-        put(fields, state, 7, ascii_str(s + st[F_REF], en[F_REF] - st[F_REF])) < 0 ||
-        put(fields, state, 8, ascii_str(s + st[F_UA], en[F_UA] - st[F_UA])) < 0)
+        put_span(fields, state, 7, s, st[F_REF], en[F_REF]) < 0 ||
+        put_span(fields, state, 8, s, st[F_UA], en[F_UA]) < 0)
         goto error;
     if (rt != NULL) {
         PyObject *v = rt;

@@ -68,7 +68,4 @@ class ApacheParser(LineParser):
     def parse_batch(self, lines: list[str]) -> list[Record]:
         # Combined lines through nginx's batch path (compiled where built; the same records as
         # match() gives them); every other line, error-log lines included, through match().
-        return self.access.match_many(lines, self._one)
-
-    def _one(self, line: str) -> Record:
-        return LineParser.parse_batch(self, [line])[0]
+        return self.access.match_many(lines, self.parse_line)

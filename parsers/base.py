@@ -125,16 +125,15 @@ class LineParser(Parser):
         """The record for ``line``, or None when it is not in this format."""
 
     def parse_batch(self, lines: list[str]) -> list[Record]:
-        match = self.match
-        out: list[Record] = []
-        append = out.append
-        for line in lines:
-            try:
-                rec = match(line)
-            except Exception as exc:  # never let one odd line break the batch
-                rec = Record(message=line, error=f"parser error: {type(exc).__name__}")
-            append(rec if rec is not None else self.failed(line))
-        return out
+        return list(map(self.parse_line, lines))
+
+    def parse_line(self, line: str) -> Record:
+        """One line by :meth:`match`: its record, else a failed one (never raises)."""
+        try:
+            rec = self.match(line)
+        except Exception as exc:  # never let one odd line break the batch
+            rec = Record(message=line, error=f"parser error: {type(exc).__name__}")
+        return rec if rec is not None else self.failed(line)
 
     def failed(self, line: str) -> Record:
         return Record(message=line, error=f"does not match the {self.expected or self.name} format")

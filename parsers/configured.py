@@ -34,10 +34,6 @@ def _to_bool(value: str) -> bool:
 _CONVERTERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": _to_bool, "str": str}
 
 
-def _convert(kind: str, value: str) -> Any:
-    return _CONVERTERS[kind](value)
-
-
 def compile_pattern(pattern: str) -> regex.Pattern[str]:
     """Compile with the ``regex`` module (it supports a match timeout). Raises ValueError."""
     try:
@@ -93,9 +89,10 @@ class RegexParser(Parser):
         # Worked out once, not per line: the conversions of groups the pattern has, and which of
         # the time/level/message keys it can fill at all.
         groups = self.regex.groupindex
+        # In the pattern's order, so that failures are named in the order of the line.
         self._conversions = [
             (key, _CONVERTERS[kind], kind)
-            for key, kind in self.types.items()
+            for key, kind in sorted(self.types.items(), key=lambda item: groups.get(item[0], 0))
             if kind != "str" and key in groups  # "str" is what a group already is
         ]
         self._time_group = time_key if time_key in groups else None

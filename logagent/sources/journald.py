@@ -144,6 +144,22 @@ class JournalctlFailed(Exception):
         self.reason = reason
 
 
+async def _spawn(cmd: list[str], **kwargs: Any) -> asyncio.subprocess.Process:
+    """Start journalctl with its output piped; failure to start is a :class:`JournalctlFailed`."""
+    try:
+        return await asyncio.create_subprocess_exec(
+            *cmd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            **kwargs,
+        )
+    except FileNotFoundError:
+        raise JournalctlFailed("journalctl_missing", f"{cmd[0]} not found") from None
+    except OSError as exc:
+        raise JournalctlFailed("journalctl_failed", f"cannot run {cmd[0]}: {exc}") from None
+
+
 def decode_message(value: Any) -> tuple[str, int]:
     """A MESSAGE value as text and a flag: strings as they are, byte arrays decoded."""
     if isinstance(value, str):
@@ -359,18 +375,7 @@ class JournaldSource(Source):
 
     async def _last_cursor(self) -> str | None:
         """The cursor of the newest (matching) entry, or None when there is none."""
-        cmd = self.command(follow=False, last_only=True)
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except FileNotFoundError:
-            raise JournalctlFailed("journalctl_missing", f"{cmd[0]} not found") from None
-        except OSError as exc:
-            raise JournalctlFailed("journalctl_failed", f"cannot run {cmd[0]}: {exc}") from None
+        proc = await _spawn(self.command(follow=False, last_only=True))
         try:
             out, err = await proc.communicate()
         finally:
@@ -397,19 +402,7 @@ class JournaldSource(Source):
     async def _run_journalctl(self, order: Any, follow: bool) -> None:
         """Run journalctl once: until it exits (polling) or the source stops (following)."""
         ctx = self.ctx
-        cmd = self.command(follow)
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                limit=self.config.read_chunk_bytes,
-            )
-        except FileNotFoundError:
-            raise JournalctlFailed("journalctl_missing", f"{cmd[0]} not found") from None
-        except OSError as exc:
-            raise JournalctlFailed("journalctl_failed", f"cannot run {cmd[0]}: {exc}") from None
+        proc = await _spawn(self.command(follow), limit=self.config.read_chunk_bytes)
         self.proc = proc
         ctx.started.set()
         assert proc.stdout is not None and proc.stderr is not None

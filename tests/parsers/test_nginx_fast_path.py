@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from parsers import nginx
 from parsers.base import Record
 from parsers.nginx import _STATUS, ACCESS_COMBINED, ACCESS_COMBINED_ASCII, NginxParser
 from tests.conftest import require_corpus
@@ -25,19 +26,12 @@ from tests.parsers.compiled import require_compiled
 
 
 @pytest.fixture(params=[True, False], ids=["compiled", "python"], autouse=True)
-def compiled(request: pytest.FixtureRequest) -> bool:
+def compiled(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Which batch path NginxParser() uses in this test (the reference never changes)."""
     if request.param:
         require_compiled()
-    monkeypatch = pytest.MonkeyPatch()
-    original = NginxParser.__init__
-
-    def init(self: NginxParser, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("compiled", request.param)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(NginxParser, "__init__", init)
-    request.addfinalizer(monkeypatch.undo)
+    else:  # as if the module were not built
+        monkeypatch.setattr(nginx, "_scan_combined", None)
     return bool(request.param)
 
 
@@ -55,14 +49,14 @@ def reference_batch(parser: NginxParser, lines: list[str]) -> list[Record]:
         try:
             m = _REFERENCE_COMBINED.match(line)
             if m is None:
-                out.append(parser._other(line))
+                out.append(parser.parse_line(line))
                 continue
             addr, user, tstr, method, path, proto, status, nbytes, ref, ua, rt, urt = m.groups()
             ts = ts_cache.get(tstr)
             if ts is None:
                 ts = parser.access._time(tstr)
                 if ts is None:
-                    out.append(parser._other(line))
+                    out.append(parser.parse_line(line))
                     continue
                 ts_cache[tstr] = ts
             st_, level = _STATUS[status]
@@ -83,7 +77,7 @@ def reference_batch(parser: NginxParser, lines: list[str]) -> list[Record]:
                     fields["upstream_response_time"] = float(urt)
             out.append(Record(ts, level, line, fields))
         except Exception:
-            out.append(parser._other(line))
+            out.append(parser.parse_line(line))
     return out
 
 

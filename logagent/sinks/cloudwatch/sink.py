@@ -41,6 +41,7 @@ from logagent.buffer import Inbox
 from logagent.components import Sink, SinkContext, SinkUnavailable
 from logagent.encode import encode_ndjson
 from logagent.event import Batch
+from logagent.metrics import SinkMetrics
 from logagent.sinks.cloudwatch import limits
 from logagent.sinks.cloudwatch.batching import Event, plan, rejected_counts, request_bytes
 from logagent.sinks.cloudwatch.config import (
@@ -276,13 +277,7 @@ class CloudWatchSink(Sink):
         self._retention_pending: set[str] = set()
         self._deadletter_seq = 0
         self.deadletter_dir = ctx.data_dir / "deadletter" / name
-        m = ctx.metrics
-        self._m_sent = m.events_sent.labels(name)
-        self._m_bytes = m.bytes_sent.labels(name)
-        self._m_up = m.sink_up.labels(name)
-        self._m_retries = m.sink_retries.labels(name)
-        self._m_seconds = m.sink_request_seconds.labels(name)
-        self._component = f"sink:{name}"
+        self._stats = SinkMetrics(ctx.metrics, name)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -298,13 +293,6 @@ class CloudWatchSink(Sink):
             install_encoded_body(client)
             self.client = client
         return self.client
-
-    def _drop(self, reason: str, n: int) -> None:
-        if n:
-            self.ctx.metrics.events_dropped.labels(self._component, reason).inc(n)
-
-    def _error(self, reason: str) -> None:
-        self.ctx.metrics.sink_errors.labels(self.name, reason).inc()
 
     # -- health --------------------------------------------------------------------------------
 
@@ -391,8 +379,8 @@ class CloudWatchSink(Sink):
                 return
             except Exception as exc:
                 # No region, a bad profile: an operator error; keep the lines and say so.
-                self._m_up.set(0)
-                self._error("client")
+                self._stats.up.set(0)
+                self._stats.error("client")
                 log.error("CloudWatch sink %s cannot create its AWS client: %s; retrying.", self.name, exc)
                 await asyncio.sleep(backoff.next_delay())
 
@@ -440,7 +428,7 @@ class CloudWatchSink(Sink):
                 max_bytes=self.config.batch.max_bytes,
             )
             for reason, n in p.dropped.items():
-                self._drop(reason, n)
+                self._stats.drop(reason, n)
                 log.warning(
                     "CloudWatch sink %s dropped %d events bound for %s/%s: %s.",
                     self.name, n, group, stream, reason,
@@ -505,7 +493,7 @@ class CloudWatchSink(Sink):
                     **{ENCODED_BODY: body},
                 )
             except ClientError as exc:
-                self._m_seconds.observe(time.monotonic() - started)
+                self._stats.seconds.observe(time.monotonic() - started)
                 err = exc.response.get("Error", {})
                 code = str(err.get("Code", ""))
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -513,7 +501,7 @@ class CloudWatchSink(Sink):
                 if kind == DELIVERED:
                     resp = {}
                 elif kind == MISSING and self.config.create_missing and not created:
-                    self._error("resource_not_found")
+                    self._stats.error("resource_not_found")
                     try:
                         await self._ensure(group, stream)
                         created = True  # resend at once; a second miss backs off below
@@ -522,7 +510,7 @@ class CloudWatchSink(Sink):
                         await self._retry_wait(backoff, "create_failed", group, stream, create_exc)
                         continue
                 elif kind == REJECT:
-                    self._error(error_reason(code, status))
+                    self._stats.error(error_reason(code, status))
                     await self._deadletter(group, stream, events, code, str(err.get("Message", "")))
                     return
                 else:
@@ -533,7 +521,7 @@ class CloudWatchSink(Sink):
                     )
                     continue
             except (BotoCoreError, OSError) as exc:
-                self._m_seconds.observe(time.monotonic() - started)
+                self._stats.seconds.observe(time.monotonic() - started)
                 from botocore.exceptions import NoCredentialsError
 
                 auth = isinstance(exc, NoCredentialsError)
@@ -547,17 +535,17 @@ class CloudWatchSink(Sink):
                 await self._retry_wait(backoff, "unexpected", group, stream, exc)
                 continue
             else:
-                self._m_seconds.observe(time.monotonic() - started)
-            self._m_up.set(1)
+                self._stats.seconds.observe(time.monotonic() - started)
+            self._stats.up.set(1)
             self._delivered(group, stream, events, resp or {})
             return
 
     async def _retry_wait(
         self, backoff: Backoff, reason: str, group: str, stream: str, exc: Exception, auth: bool = False
     ) -> None:
-        self._m_up.set(0)
-        self._error(reason)
-        self._m_retries.inc()
+        self._stats.up.set(0)
+        self._stats.error(reason)
+        self._stats.retries.inc()
         delay = backoff.next_delay()
         level = logging.ERROR if auth or backoff.attempt == 1 else logging.WARNING
         if auth or backoff.attempt == 1 or backoff.attempt % 10 == 0:
@@ -573,14 +561,14 @@ class CloudWatchSink(Sink):
         drops = rejected_counts(resp.get("rejectedLogEventsInfo") or {}, n)
         if drops:
             for reason, count in drops.items():
-                self._drop(reason, count)
+                self._stats.drop(reason, count)
             log.warning(
                 "CloudWatch sink %s: the service rejected events bound for %s/%s: %s.",
                 self.name, group, stream, dict(drops),
             )  # fmt: skip
         accepted = n - sum(drops.values())
-        self._m_sent.inc(accepted)
-        self._m_bytes.inc(request_bytes(events) - limits.EVENT_OVERHEAD_BYTES * n)
+        self._stats.sent.inc(accepted)
+        self._stats.bytes.inc(request_bytes(events) - limits.EVENT_OVERHEAD_BYTES * n)
 
     async def _ensure(self, group: str, stream: str) -> None:
         """Create the log group (with its retention) and stream if missing."""
@@ -630,7 +618,7 @@ class CloudWatchSink(Sink):
             where = str(path)
         except OSError as exc:
             where = f"nowhere ({exc})"
-        self._drop(error_reason(code), len(events))
+        self._stats.drop(error_reason(code), len(events))
         log.error(
             "CloudWatch sink %s: %s rejected %d events for %s/%s (%s); not retried, written to %s.",
             self.name, code, len(events), group, stream, message, where,

@@ -37,6 +37,7 @@ from logagent import __version__
 from logagent.buffer import Inbox
 from logagent.components import Sink, SinkContext, SinkUnavailable
 from logagent.event import FLAG_TRUNCATED, Batch, flag_names
+from logagent.metrics import SinkMetrics
 from logagent.sinks.loki.config import LokiSinkConfig
 from logagent.sinks.loki.encode import NS, Metadata, Segment, encode_json, encode_protobuf
 from logagent.sinks.loki.labels import (
@@ -142,13 +143,7 @@ class LokiSink(Sink):
         super().__init__(name, config, ctx)
         self.push_url = config.endpoint + PUSH_PATH
         self.deadletter_dir = ctx.data_dir / "deadletter" / name
-        m = ctx.metrics
-        self._m_sent = m.events_sent.labels(name)
-        self._m_bytes = m.bytes_sent.labels(name)
-        self._m_up = m.sink_up.labels(name)
-        self._m_retries = m.sink_retries.labels(name)
-        self._m_seconds = m.sink_request_seconds.labels(name)
-        self._component = f"sink:{name}"
+        self._stats = SinkMetrics(ctx.metrics, name)
         self._label_fields = config.field_map(config.label_fields)
         self._md_fields = config.field_map(config.structured_metadata)
         # label_fields that are the same for a whole batch.
@@ -163,15 +158,6 @@ class LokiSink(Sink):
         self._seq = 0
         self._warned_labels: set[str] = set()
         self.pushes_sent = 0
-
-    # -- metrics helpers -----------------------------------------------------------------------
-
-    def _drop(self, reason: str, n: int) -> None:
-        if n:
-            self.ctx.metrics.events_dropped.labels(self._component, reason).inc(n)
-
-    def _error(self, reason: str) -> None:
-        self.ctx.metrics.sink_errors.labels(self.name, reason).inc()
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -256,7 +242,7 @@ class LokiSink(Sink):
                 if len(line) > limit:
                     lines[i] = line[:limit].decode("utf-8", "ignore").encode()
                     flags[i] |= FLAG_TRUNCATED
-                    self._error("line_truncated")
+                    self._stats.error("line_truncated")
         return lines, flags
 
     def _base_labels(self, batch: Batch) -> dict[str, str]:
@@ -281,7 +267,7 @@ class LokiSink(Sink):
         if what not in self._warned_labels:
             self._warned_labels.add(what)
             log.warning("Loki sink %s: %s; the extra labels are left out.", self.name, what)
-            self._error("labels_over_limit")
+            self._stats.error("labels_over_limit")
 
     def _raw_base(self, batch: Batch, n: int) -> int:
         """Distinct, increasing ns times for ``n`` lines without their own time."""
@@ -322,7 +308,7 @@ class LokiSink(Sink):
                 base = now
             elif self.config.max_age_secs and base < now - int(self.config.max_age_secs * NS):
                 # Only a replay from a disk buffer can be this old; Loki would reject it.
-                self._drop("too_old", n)
+                self._stats.drop("too_old", n)
                 return []
             if not base_labels:
                 base_labels = {"source": batch.source}  # Loki needs at least one label
@@ -373,7 +359,7 @@ class LokiSink(Sink):
             group[0].append(ts)
             group[1].append(lines[i])
             group[2].append(tuple(md) if md else None)
-        self._drop("too_old", too_old)
+        self._stats.drop("too_old", too_old)
         if clamped:
             self.ctx.metrics.sink_errors.labels(self.name, "future_ts_clamped").inc(clamped)
         out = []
@@ -409,7 +395,7 @@ class LokiSink(Sink):
         cfg = self.config
         if len(parts) > cfg.max_streams_per_batch:
             extra = parts[cfg.max_streams_per_batch :]
-            self._drop("stream_limit_batch", sum(len(p[2].lines) for p in extra))
+            self._stats.drop("stream_limit_batch", sum(len(p[2].lines) for p in extra))
             parts = parts[: cfg.max_streams_per_batch]
         now = time.monotonic()
         window = int(cfg.out_of_order_window_secs * NS)
@@ -420,7 +406,7 @@ class LokiSink(Sink):
                 if len(self._streams) >= cfg.max_streams:
                     self._expire_streams(now)
                 if len(self._streams) >= cfg.max_streams:
-                    self._drop("stream_limit", len(seg.lines))
+                    self._stats.drop("stream_limit", len(seg.lines))
                     if "stream_limit" not in self._warned_labels:
                         self._warned_labels.add("stream_limit")
                         log.error(
@@ -436,7 +422,7 @@ class LokiSink(Sink):
                 times = seg.times()
                 cutoff = st.newest_ns - window
                 keep = [j for j, t in enumerate(times) if t >= cutoff]
-                self._drop("too_far_behind", len(times) - len(keep))
+                self._stats.drop("too_far_behind", len(times) - len(keep))
                 if not keep:
                     continue
                 seg = Segment(
@@ -457,7 +443,7 @@ class LokiSink(Sink):
 
     async def run(self, inbox: Inbox) -> None:
         self._session = self._make_session()
-        self._m_up.set(1)
+        self._stats.up.set(1)
         get_task: asyncio.Task[Batch | None] | None = None
         try:
             async with asyncio.TaskGroup() as tg:
@@ -553,14 +539,14 @@ class LokiSink(Sink):
             while True:
                 outcome, status, reason, detail, retry_after = await self._attempt(body, content_headers)
                 if outcome is Outcome.DELIVERED:
-                    self._m_up.set(1)
-                    self._m_sent.inc(push.entries)
-                    self._m_bytes.inc(len(body))
+                    self._stats.up.set(1)
+                    self._stats.sent.inc(push.entries)
+                    self._stats.bytes.inc(len(body))
                     self.pushes_sent += 1
                     if backoff.attempt:
                         log.info("Loki sink %s: delivered after %d retries.", self.name, backoff.attempt)
                     break
-                self._error(reason)
+                self._stats.error(reason)
                 if outcome is Outcome.REJECTED:
                     log.error(
                         "Loki sink %s: push of %d lines rejected (%s); not retried, written to %s.",
@@ -569,13 +555,13 @@ class LokiSink(Sink):
                         detail,
                         self.deadletter_dir,
                     )
-                    self._drop("rejected", push.entries)
+                    self._stats.drop("rejected", push.entries)
                     await asyncio.to_thread(
                         self._write_deadletter, body, content_headers, status, detail, push
                     )
                     break
-                self._m_up.set(0)
-                self._m_retries.inc()
+                self._stats.up.set(0)
+                self._stats.retries.inc()
                 delay = backoff.next_delay(retry_after)
                 if backoff.attempt == 1 or backoff.attempt % 10 == 0:
                     level = logging.ERROR if reason in _CONFIG_STATUSES.values() else logging.WARNING
@@ -609,10 +595,10 @@ class LokiSink(Sink):
                 text = (await resp.text(errors="replace"))[:500].strip()
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            self._m_seconds.observe(time.monotonic() - start)
+            self._stats.seconds.observe(time.monotonic() - start)
             what = str(exc) or type(exc).__name__
             return Outcome.RETRY, None, "connection", f"cannot reach {self.push_url}: {what}", None
-        self._m_seconds.observe(time.monotonic() - start)
+        self._stats.seconds.observe(time.monotonic() - start)
         if status == STATUS_INGESTION_BLOCKED:
             return (
                 Outcome.RETRY,
@@ -660,7 +646,7 @@ class LokiSink(Sink):
                 orjson.dumps(meta, option=orjson.OPT_INDENT_2)
             )
         except OSError as exc:
-            self._error("deadletter_failed")
+            self._stats.error("deadletter_failed")
             log.error(
                 "Loki sink %s: cannot write dead letter under %s: %s.", self.name, self.deadletter_dir, exc
             )
